@@ -1,0 +1,124 @@
+"""A throw-away nbgrader course for tests: generate, submit, autograde, read scores.
+
+Scores are always read from the gradebook database, never from an exit code
+(``nbgrader`` exits 0 even when tests fail).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO / "solutions"
+RELEASE = REPO / "notebooks"
+BIN = Path(sys.executable).parent
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def assignments() -> list[str]:
+    """The assignment ids: one folder per numbered notebook in solutions/."""
+    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and re.match(r"\d\d_", p.name))
+
+
+def notebook_name(assignment: str) -> str:
+    return f"{assignment}.ipynb"
+
+
+def answered_source(source: str) -> str:
+    """A solution cell as a student would hand it in: the solution, without the markers."""
+    return "\n".join(line for line in source.splitlines() if not any(m in line for m in SOLUTION_MARKERS))
+
+
+def nbgrader_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("NBGRADER_EXECUTION", None)
+    return env
+
+
+class Course:
+    """An nbgrader course directory holding one assignment copied from solutions/."""
+
+    def __init__(self, root: Path, assignment: str) -> None:
+        self.root = root
+        self.assignment = assignment
+        self.notebook = notebook_name(assignment)
+        shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+        shutil.copytree(SOLUTIONS / assignment, root / "solutions" / assignment)
+
+    def nbgrader(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [str(BIN / "nbgrader"), *args], cwd=self.root, env=nbgrader_env(),
+            capture_output=True, text=True, timeout=timeout,
+        )
+        return result
+
+    def generate(self) -> Path:
+        result = self.nbgrader("generate_assignment", self.assignment, "--force")
+        assert result.returncode == 0, result.stderr[-3000:]
+        return self.release_path
+
+    @property
+    def release_path(self) -> Path:
+        return self.root / "notebooks" / self.assignment / self.notebook
+
+    def submit(self, student: str, nb: nbformat.NotebookNode) -> None:
+        folder = self.root / "submitted" / student / self.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / self.notebook)
+
+    def autograde(self) -> subprocess.CompletedProcess:
+        return self.nbgrader("autograde", self.assignment, "--force")
+
+    def scores(self, student: str) -> dict[str, tuple[float, float]]:
+        """{grade_id: (score, max_score)} for every graded cell of a student's submission."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            submitted = gb.find_submission_notebook(self.notebook.removesuffix(".ipynb"), self.assignment, student)
+            return {g.name: (float(g.score), float(g.max_score)) for g in submitted.grades}
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def solution_cells(assignment: str) -> dict[str, str]:
+    """{grade_id: source} of the answer cells of the reference solution."""
+    nb = read(SOLUTIONS / assignment / notebook_name(assignment))
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def filled_submission(release: Path, assignment: str, changes: dict[str, tuple[str, str]] | None = None) -> nbformat.NotebookNode:
+    """The release notebook with every answer cell filled in from the reference solution.
+
+    ``changes`` maps a grade id to one ``(old, new)`` text replacement applied
+    to that cell's answer: a small, reviewable wrong submission.
+    """
+    answers = solution_cells(assignment)
+    changes = dict(changes or {})
+    nb = read(release)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            source = answered_source(answers[grade_id])
+            if grade_id in changes:
+                old, new = changes.pop(grade_id)
+                assert source.count(old) == 1, f"{grade_id}: the text to replace must occur exactly once: {old!r}"
+                source = source.replace(old, new)
+            cell.source = source
+    assert not changes, f"no answer cell named {sorted(changes)} in {assignment}"
+    return nb

@@ -1,0 +1,60 @@
+"""notebooks/ is exactly what nbgrader generates from solutions/, and leaks nothing."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from nbgrader_course import HIDDEN_MARKERS, RELEASE, SOLUTION_MARKERS, SOLUTIONS, assignments, notebook_name, read
+
+
+def test_release_has_one_folder_per_assignment():
+    released = sorted(p.name for p in RELEASE.iterdir() if p.is_dir())
+    assert released == assignments(), "notebooks/ and solutions/ hold different assignments: run `make release`"
+
+
+def test_release_is_in_sync_with_solutions(generated_course, assignment):
+    fresh = generated_course(assignment).release_path.read_text()
+    committed = (RELEASE / assignment / notebook_name(assignment)).read_text()
+    if fresh != committed:
+        diff = "".join(list(difflib.unified_diff(committed.splitlines(True), fresh.splitlines(True),
+                                                 "committed", "regenerated"))[:60])
+        raise AssertionError(f"notebooks/{assignment} is out of date: run `make release`\n{diff}")
+
+
+def test_release_folder_holds_only_the_notebook(generated_course, assignment):
+    fresh = {p.name for p in generated_course(assignment).release_path.parent.iterdir()}
+    committed = {p.name for p in (RELEASE / assignment).iterdir()}
+    assert committed == fresh, f"notebooks/{assignment} holds {sorted(committed)}, nbgrader makes {sorted(fresh)}"
+
+
+def _secret_lines(assignment: str) -> set[str]:
+    """Lines that appear only inside solution or hidden-test regions of the source notebook."""
+    secret: set[str] = set()
+    public: set[str] = set()
+    for cell in read(SOLUTIONS / assignment / notebook_name(assignment)).cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if any(m in line for m in (SOLUTION_MARKERS[0], HIDDEN_MARKERS[0])):
+                inside = True
+            elif any(m in line for m in (SOLUTION_MARKERS[1], HIDDEN_MARKERS[1])):
+                inside = False
+            elif len(re.findall(r"\w", line)) >= 4:
+                (secret if inside else public).add(line.strip())
+    return secret - public
+
+
+def test_no_solution_or_hidden_test_reaches_the_release(assignment):
+    secret = _secret_lines(assignment)
+    assert secret, "the solution notebook has no solution or hidden-test lines: is the leak check looking in the right place?"
+    for path in sorted((RELEASE / assignment).rglob("*")):
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        for marker in SOLUTION_MARKERS + HIDDEN_MARKERS:
+            assert marker not in text, f"{path.relative_to(RELEASE)} contains the marker {marker!r}"
+        sources = read(path).cells if path.suffix == ".ipynb" else []
+        lines = {line.strip() for cell in sources for line in cell.source.splitlines()} | {
+            line.strip() for line in text.splitlines()}
+        leaked = sorted(secret & lines)
+        assert not leaked, f"{path.relative_to(RELEASE)} leaks solution or hidden-test lines: {leaked[:5]}"

@@ -1,0 +1,68 @@
+"""Catalogue of wrong submissions: each a small change to the reference solution.
+
+Every entry names the answer cell it changes, the text it replaces, and the
+test cells (grade ids) that must score zero for it. The round trip checks that
+it loses exactly those points and keeps all the others. The numbers in
+``mistake`` refer to the list of mistakes in the course design.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WrongSubmission:
+    assignment: str
+    name: str
+    mistake: str
+    cell: str
+    old: str
+    new: str
+    loses: frozenset[str]
+
+    @property
+    def student(self) -> str:
+        return f"wrong-{self.name}"
+
+
+def _wrong(assignment: str, name: str, mistake: str, cell: str, old: str, new: str, loses: set[str]) -> WrongSubmission:
+    return WrongSubmission(assignment, name, mistake, cell, old, new, frozenset(loses))
+
+
+NB01 = "01_sigmoid_bce"
+_NB01_SIGMOID = "    e = torch.exp(-z.abs())\n    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))"
+_NB01_LOGS = "    log_p = torch.log(p.clamp_min(eps))\n    log_not_p = torch.log((1 - p).clamp_min(eps))"
+
+CATALOGUE: list[WrongSubmission] = [
+    _wrong(NB01, "sigmoid-overflow", "5: exp(z) / (1 + exp(z)) is inf/inf = nan for z > 88",
+           "nb01_sigmoid", _NB01_SIGMOID, "    return torch.exp(z) / (1 + torch.exp(z))",
+           {"nb01_sigmoid_tests", "nb01_sigmoid_hidden_tests"}),
+    _wrong(NB01, "sigmoid-cancellation", "inexact: 1 - sigmoid(-z) loses every digit of a tiny probability",
+           "nb01_sigmoid", _NB01_SIGMOID,
+           "    return torch.where(z >= 0, 1 / (1 + torch.exp(-z.abs())), 1 - 1 / (1 + torch.exp(z)))",
+           {"nb01_sigmoid_hidden_tests"}),
+    _wrong(NB01, "sigmoid-numpy-warns", "NumPy's exp overflows with a RuntimeWarning on stderr",
+           "nb01_sigmoid", _NB01_SIGMOID,
+           "    import numpy as np\n    return torch.from_numpy(1 / (1 + np.exp(-z.numpy())))",
+           {"nb01_sigmoid_tests", "nb01_sigmoid_hidden_tests"}),
+    _wrong(NB01, "bce-no-clamp", "4: log(0) gives an infinite loss",
+           "nb01_bce", _NB01_LOGS, "    log_p = torch.log(p)\n    log_not_p = torch.log(1 - p)",
+           {"nb01_bce_tests", "nb01_bce_hidden_tests"}),
+    _wrong(NB01, "bce-clamp-1e-12", "4: p.clamp(1e-12, 1 - 1e-12) guards nothing at the top end in float32",
+           "nb01_bce", _NB01_LOGS,
+           "    p = p.clamp(1e-12, 1 - 1e-12)\n    log_p = torch.log(p)\n    log_not_p = torch.log(1 - p)",
+           {"nb01_bce_tests", "nb01_bce_hidden_tests"}),
+    _wrong(NB01, "bce-sum", "6: summing instead of averaging over the examples",
+           "nb01_bce", "(y * log_p + (1 - y) * log_not_p).mean()", "(y * log_p + (1 - y) * log_not_p).sum()",
+           {"nb01_bce_tests", "nb01_bce_hidden_tests"}),
+    _wrong(NB01, "gradient-bias-sign", "3: the bias subtracted, sigmoid(X @ w - b)",
+           "nb01_gradient", "residual = sigmoid(X @ w + b)", "residual = sigmoid(X @ w - b)",
+           {"nb01_gradient_tests", "nb01_gradient_hidden_tests"}),
+    _wrong(NB01, "gradient-no-mean", "6: the gradient of the sum, not of the mean (no 1/n)",
+           "nb01_gradient", "X.T @ residual / X.shape[0]", "X.T @ residual",
+           {"nb01_gradient_tests", "nb01_gradient_hidden_tests"}),
+    _wrong(NB01, "gradient-wrong-sign", "y - s instead of s - y: the gradient of the negated loss",
+           "nb01_gradient", "residual = sigmoid(X @ w + b) - y", "residual = y - sigmoid(X @ w + b)",
+           {"nb01_gradient_tests", "nb01_gradient_hidden_tests"}),
+]
