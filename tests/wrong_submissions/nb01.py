@@ -1,40 +1,12 @@
-"""Catalogue of wrong submissions: each a small change to the reference solution.
+"""Wrong submissions for notebook 01 (sigmoid and binary cross-entropy)."""
 
-Every entry names the answer cell it changes, the text it replaces, and the
-test cells (grade ids) that must score zero for it. The round trip checks that
-it loses exactly those points and keeps all the others. The numbers in
-``mistake`` refer to the list of mistakes in the course design.
-"""
-
-from __future__ import annotations
-
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class WrongSubmission:
-    assignment: str
-    name: str
-    mistake: str
-    cell: str
-    old: str
-    new: str
-    loses: frozenset[str]
-
-    @property
-    def student(self) -> str:
-        return f"wrong-{self.name}"
-
-
-def _wrong(assignment: str, name: str, mistake: str, cell: str, old: str, new: str, loses: set[str]) -> WrongSubmission:
-    return WrongSubmission(assignment, name, mistake, cell, old, new, frozenset(loses))
-
+from . import wrong as _wrong
 
 NB01 = "01_sigmoid_bce"
 _NB01_SIGMOID = "    e = torch.exp(-z.abs())\n    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))"
 _NB01_LOGS = "    log_p = torch.log(p.clamp_min(eps))\n    log_not_p = torch.log((1 - p).clamp_min(eps))"
 
-CATALOGUE: list[WrongSubmission] = [
+WRONG = [
     _wrong(NB01, "sigmoid-overflow", "5: exp(z) / (1 + exp(z)) is inf/inf = nan for z > 88",
            "nb01_sigmoid", _NB01_SIGMOID, "    return torch.exp(z) / (1 + torch.exp(z))",
            {"nb01_sigmoid_tests", "nb01_sigmoid_hidden_tests"}),
