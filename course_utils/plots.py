@@ -7,14 +7,14 @@ restyle it. All of them work under the non-interactive Agg backend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
 
-__all__ = ["plot_sigmoid", "plot_loss_curve", "TrainingCurves"]
+__all__ = ["plot_sigmoid", "plot_loss_curve", "plot_decision_boundary", "TrainingCurves"]
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -64,6 +64,64 @@ def plot_loss_curve(losses: Sequence[float] | torch.Tensor, *, label: str = "los
     ax.set_ylabel(label)
     ax.legend()
     return ax
+
+
+def plot_decision_boundary(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    logits: bool = False,
+    ax: Axes | None = None,
+    resolution: int = 200,
+) -> Axes:
+    """Shade P(y = 1 | x) of a 2-D classifier, draw its 0.5 contour, and scatter the data.
+
+    Args:
+        model: any callable (a function or an ``nn.Module``) mapping an (m, 2)
+            float tensor to m probabilities, shape (m,) or (m, 1); with
+            ``logits=True`` it returns logits and the sigmoid is applied here.
+        X: float tensor of shape (n, 2), in the coordinates the model expects.
+        y: tensor of shape (n,) with labels 0 and 1.
+    """
+    if not callable(model):
+        raise TypeError(f"model must be callable (a function or an nn.Module), got {type(model).__name__}")
+    if not isinstance(X, torch.Tensor) or X.dim() != 2 or X.shape[1] != 2 or not X.is_floating_point():
+        raise ValueError(f"X must be a float tensor of shape (n, 2), got {_describe(X)}")
+    if not isinstance(y, torch.Tensor) or y.shape != (X.shape[0],):
+        raise ValueError(f"y must be a tensor of shape ({X.shape[0]},) matching X, got {_describe(y)}")
+    if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution < 2:
+        raise ValueError(f"resolution must be an int of at least 2, got {resolution!r}")
+    ax = _axes(ax)
+    X = X.detach()
+    lo, hi = X.min(dim=0).values, X.max(dim=0).values
+    pad = 0.1 * (hi - lo).clamp_min(1e-6)
+    g0 = torch.linspace(float(lo[0] - pad[0]), float(hi[0] + pad[0]), resolution, dtype=X.dtype)
+    g1 = torch.linspace(float(lo[1] - pad[1]), float(hi[1] + pad[1]), resolution, dtype=X.dtype)
+    xx, yy = torch.meshgrid(g0, g1, indexing="xy")
+    grid = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+    with torch.no_grad():
+        out = model(grid)
+    if not isinstance(out, torch.Tensor) or out.numel() != grid.shape[0]:
+        raise ValueError(f"model must return one value per grid point ({grid.shape[0]}), got {_describe(out)}")
+    prob = out.reshape(xx.shape).to(torch.float32)
+    if logits:
+        prob = torch.sigmoid(prob)
+    contour = ax.contourf(xx, yy, prob, levels=torch.linspace(0, 1, 11).tolist(), cmap="RdBu_r", alpha=0.6)
+    ax.contour(xx, yy, prob, levels=[0.5], colors="black", linewidths=1.5)
+    ax.figure.colorbar(contour, ax=ax, label="P(y = 1 | x)")
+    for label, marker, colour in ((0, "o", "tab:blue"), (1, "^", "tab:red")):
+        mask = y.detach() == label
+        ax.scatter(X[mask, 0], X[mask, 1], marker=marker, c=colour, edgecolors="k", linewidths=0.5, s=25,
+                   label=f"y = {label}")
+    ax.legend(loc="best")
+    return ax
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
+    return type(value).__name__
 
 
 def _in_notebook() -> bool:
