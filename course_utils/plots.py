@@ -165,6 +165,7 @@ class TrainingCurves:
         """Record one value per metric (all of them, every time) and redraw."""
         if set(values) != set(self.history):
             raise ValueError(f"update() needs exactly the metrics {sorted(self.history)}, got {sorted(values)}")
+        numbers = {}
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
                 if value.numel() != 1:
@@ -172,7 +173,9 @@ class TrainingCurves:
                 value = value.item()
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-            self.history[name].append(float(value))
+            numbers[name] = float(value)
+        for name, number in numbers.items():
+            self.history[name].append(number)
         self._redraw()
 
     def _redraw(self) -> None:

@@ -1,0 +1,145 @@
+"""course_utils.checks: pass quietly, fail with expected / got / hint, reject bad arguments."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.checks import check_close, check_tensor, check_warning_free
+
+
+def test_check_tensor_passes_and_returns_none(capsys):
+    assert check_tensor(torch.zeros(3, 2), name="x", shape=(3, 2), dtype=torch.float32) is None
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "expected", "got"),
+    [
+        ([1.0, 2.0], {}, "a torch.Tensor", "list"),
+        (np.zeros(3), {}, "a torch.Tensor", "ndarray"),
+        (torch.zeros(3, 1), {"shape": (3,)}, "shape (3,)", "shape (3, 1)"),
+        (torch.zeros(3, dtype=torch.float64), {"dtype": torch.float32}, "dtype torch.float32", "dtype torch.float64"),
+        (torch.tensor([1.0, float("nan")]), {}, "only finite values", "1 inf or nan value(s)"),
+        (torch.tensor([float("inf")] * 2), {}, "only finite values", "2 inf or nan value(s)"),
+    ],
+)
+def test_check_tensor_failures_say_expected_and_got(value, kwargs, expected, got):
+    with pytest.raises(AssertionError) as info:
+        check_tensor(value, name="result", **kwargs)
+    message = str(info.value)
+    assert message.startswith(f"result: expected {expected}, got {got}.")
+    assert "\nHint: " in message
+
+
+def test_check_tensor_custom_hint_and_finite_off():
+    with pytest.raises(AssertionError, match="Hint: use torch.exp"):
+        check_tensor(torch.tensor([float("nan")]), name="s", hint="use torch.exp")
+    check_tensor(torch.tensor([float("nan")]), name="s", finite=False)
+    check_tensor(torch.tensor([1, 2]), name="ints are never non-finite")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "argument"),
+    [
+        ({"name": ""}, TypeError, "name"),
+        ({"name": 3}, TypeError, "name"),
+        ({"name": "x", "shape": 3}, TypeError, "shape"),
+        ({"name": "x", "shape": (3, -1)}, TypeError, "shape"),
+        ({"name": "x", "dtype": "float32"}, TypeError, "dtype"),
+    ],
+)
+def test_check_tensor_bad_arguments(kwargs, error, argument):
+    with pytest.raises(error, match=rf"^{argument} must"):
+        check_tensor(torch.zeros(3), **kwargs)
+
+
+def test_check_close_passes_within_tolerance():
+    assert check_close(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0 + 1e-7]), name="v") is None
+    check_close(torch.tensor(0.5), 0.5, name="scalar tensor against a float")
+    check_close(0.5, 0.5 + 1e-9, name="float against a float")
+    check_close(torch.tensor([1.0], dtype=torch.float64), torch.tensor([1.0]), name="dtypes may differ")
+
+
+def test_check_close_reports_the_worst_index_and_count():
+    actual = torch.tensor([[0.0, 1.0], [2.0, 9.0]])
+    expected = torch.tensor([[0.0, 1.5], [2.0, 3.0]])
+    with pytest.raises(AssertionError) as info:
+        check_close(actual, expected, name="m", hint="look again")
+    message = str(info.value)
+    assert "expected 3 at index (1, 1)" in message
+    assert "got 9 (2 of 4 value(s) differ)" in message
+    assert message.endswith("Hint: look again")
+
+
+def test_check_close_treats_nan_as_a_mismatch():
+    with pytest.raises(AssertionError, match=r"got nan"):
+        check_close(torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0]), name="v")
+
+
+def test_check_close_checks_type_and_shape_first():
+    with pytest.raises(AssertionError, match=r"^v: expected shape \(2,\), got shape \(2, 1\)"):
+        check_close(torch.zeros(2, 1), torch.zeros(2), name="v")
+    with pytest.raises(AssertionError, match=r"^v: expected a torch.Tensor, got list"):
+        check_close([0.0, 0.0], torch.zeros(2), name="v")
+
+
+def test_check_close_honours_atol_and_rtol():
+    check_close(torch.tensor(1.05), 1.0, name="v", atol=0.1)
+    check_close(torch.tensor(105.0), 100.0, name="v", atol=0.0, rtol=0.1)
+    with pytest.raises(AssertionError):
+        check_close(torch.tensor(1.05), 1.0, name="v", atol=0.01, rtol=0.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "argument"),
+    [
+        ({"atol": -1.0}, ValueError, "atol"),
+        ({"rtol": "small"}, ValueError, "rtol"),
+        ({"expected": "1.0"}, TypeError, "expected"),
+        ({"name": None}, TypeError, "name"),
+    ],
+)
+def test_check_close_bad_arguments(kwargs, error, argument):
+    args = {"expected": torch.zeros(2), "name": "v"} | kwargs
+    with pytest.raises(error, match=rf"^{argument} must"):
+        check_close(torch.zeros(2), **args)
+
+
+def test_check_warning_free_passes_and_fails():
+    assert check_warning_free(torch.exp, torch.tensor([1000.0]), name="torch.exp") is None
+
+    def noisy(x):
+        with np.errstate(over="warn"):
+            return np.exp(x)
+
+    with pytest.raises(AssertionError) as info:
+        check_warning_free(noisy, np.array([1000.0]), name="np.exp")
+    assert re.search(r"expected no warnings, got 1 warning\(s\), the first: RuntimeWarning: overflow", str(info.value))
+
+
+def test_check_warning_free_sees_warnings_even_when_filtered_out():
+    def warns():
+        warnings.warn("hello", UserWarning)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(AssertionError, match="UserWarning: hello"):
+            check_warning_free(warns, name="warns")
+
+
+def test_check_warning_free_bad_arguments():
+    with pytest.raises(TypeError, match="^func must be callable"):
+        check_warning_free(3, name="x")
+    with pytest.raises(TypeError, match="^name must"):
+        check_warning_free(print, name="")
+
+
+def test_failures_print_nothing(capsys):
+    with pytest.raises(AssertionError):
+        check_tensor(torch.zeros(2), name="x", shape=(3,))
+    assert capsys.readouterr() == ("", "")
