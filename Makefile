@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 PORT     ?= 8888
 LAB_ARGS ?=
 
-.PHONY: install lab test release execute clean
+.PHONY: install lab test release execute grade clean standin bench
 
 install: $(STAMP)
 
@@ -42,6 +42,24 @@ execute: install
 # Regenerate the student version in notebooks/ from solutions/.
 release: install
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force || exit 1; done
+
+# Grade a class: make grade ASSIGNMENT=01_sigmoid_bce SUBMISSIONS=path/to/download.zip
+# Results in grading/<assignment>/: grades.csv, feedback/, report.txt.
+grade: install
+	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || \
+		{ echo "usage: make grade ASSIGNMENT=<id> SUBMISSIONS=<folder or .zip> [GRADE_ARGS=...]"; exit 2; }
+	$(BIN)/python -m course_grading.grade $(ASSIGNMENT) $(SUBMISSIONS) $(GRADE_ARGS)
+
+# Synthetic Fashion-MNIST stand-in for machines without network (the tests use it
+# automatically), e.g.  COURSE_DATA_DIR=... make execute ASSIGNMENTS=04_softmax_fashion_mnist
+STANDIN_DIR := $(abspath .cache/fashion-mnist-standin)
+standin: install
+	@$(BIN)/python -c "from conftest import ensure_standin; from pathlib import Path; ensure_standin(Path('$(STANDIN_DIR)'))"
+	@echo "COURSE_DATA_DIR=$(STANDIN_DIR)"
+
+# Data pipeline and notebook timings (the real Fashion-MNIST if present, else the stand-in).
+bench: install
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

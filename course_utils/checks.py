@@ -17,6 +17,24 @@ import torch
 
 __all__ = ["check_tensor", "check_close", "check_warning_free"]
 
+# References taken when this module is imported (before any student code runs),
+# so that rebinding torch functions, tensor methods or builtins later cannot
+# change what a check computes. Values are compared as plain Python floats.
+_TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)
+_TensorBase = torch._C.TensorBase
+_shape = _TensorBase.shape.__get__
+_dtype = _TensorBase.dtype.__get__
+_is_floating_point = _TensorBase.is_floating_point
+_detach = _TensorBase.detach
+_to = _TensorBase.to
+_reshape = _TensorBase.reshape
+_tolist = _TensorBase.tolist
+_float64 = torch.float64
+_isfinite = math.isfinite
+_isnan = math.isnan
+_type, _tuple, _len, _float, _abs, _int, _str = type, tuple, len, float, abs, int, str
+_isinstance, _zip, _enumerate, _sum = isinstance, zip, enumerate, sum
+
 
 def _require_name(name: object) -> str:
     if not isinstance(name, str) or not name:
@@ -57,25 +75,33 @@ def check_tensor(
     if dtype is not None and not isinstance(dtype, torch.dtype):
         raise TypeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
 
-    if not isinstance(value, torch.Tensor):
-        _fail(name, "a torch.Tensor", f"{type(value).__name__}",
+    if _type(value) not in _TENSOR_TYPES:
+        got = _type(value).__name__
+        if _isinstance(value, torch.Tensor):
+            got += " (a subclass of torch.Tensor)"
+        _fail(name, "a torch.Tensor", got,
               hint or "build the result with torch operations and return the tensor itself, "
-                      "not a Python number, a list or a NumPy array")
-    assert isinstance(value, torch.Tensor)
-    if shape is not None and tuple(value.shape) != shape:
-        _fail(name, f"shape {shape}", f"shape {tuple(value.shape)}",
+                      "not a Python number, a list, a NumPy array or a subclass")
+    got_shape = _tuple(_shape(value))
+    if shape is not None and got_shape != shape:
+        _fail(name, f"shape {shape}", f"shape {got_shape}",
               hint or "look for a missing or extra dimension: (n,) and (n, 1) are different "
                       "and broadcast to (n, n) when compared")
-    if dtype is not None and value.dtype != dtype:
-        _fail(name, f"dtype {dtype}", f"dtype {value.dtype}",
+    got_dtype = _dtype(value)
+    if dtype is not None and got_dtype != dtype:
+        _fail(name, f"dtype {dtype}", f"dtype {got_dtype}",
               hint or "keep the dtype of the input; avoid mixing in float64 NumPy values or Python ints")
-    if finite and value.is_floating_point():
-        bad = ~torch.isfinite(value.detach())
-        if bool(bad.any()):
-            count = int(bad.sum())
+    if finite and _is_floating_point(value):
+        count = _sum(1 for v in _values(value) if not _isfinite(v))
+        if count:
             _fail(name, "only finite values", f"{count} inf or nan value(s)",
                   hint or "an exp() that overflows or a log(0) somewhere; see the numerically "
                           "stable formulas in the notebook")
+
+
+def _values(t: torch.Tensor) -> list[float]:
+    """The tensor's values as a flat list of Python floats (real tensors only)."""
+    return _tolist(_reshape(_to(_detach(t), _float64), (-1,)))
 
 
 def check_close(
@@ -97,35 +123,43 @@ def check_close(
     for arg, tol in (("atol", atol), ("rtol", rtol)):
         if not isinstance(tol, (int, float)) or isinstance(tol, bool) or not tol >= 0:
             raise ValueError(f"{arg} must be a non-negative number, got {tol!r}")
-    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
-        expected_t = torch.tensor(float(expected), dtype=torch.float64)
-    elif isinstance(expected, torch.Tensor):
-        expected_t = expected.detach().to(torch.float64)
+    if _isinstance(expected, (int, float)) and not _isinstance(expected, bool):
+        expected_shape: tuple[int, ...] = ()
+        expected_values = [_float(expected)]
+    elif _isinstance(expected, torch.Tensor):
+        expected_shape = _tuple(_shape(expected))
+        expected_values = _values(expected)
     else:
-        raise TypeError(f"expected must be a torch.Tensor or a number, got {type(expected).__name__}")
+        raise TypeError(f"expected must be a torch.Tensor or a number, got {_type(expected).__name__}")
 
-    if isinstance(actual, (int, float)) and not isinstance(actual, bool) and expected_t.dim() == 0:
-        actual_t = torch.tensor(float(actual), dtype=torch.float64)
+    if _type(actual) in (int, float) and expected_shape == ():
+        actual_values = [_float(actual)]
     else:
-        check_tensor(actual, name=name, shape=tuple(expected_t.shape), finite=False, hint=hint)
-        assert isinstance(actual, torch.Tensor)
-        actual_t = actual.detach().to(torch.float64)
+        check_tensor(actual, name=name, shape=expected_shape, finite=False, hint=hint)
+        actual_values = _values(actual)  # type: ignore[arg-type]
 
-    diff = (actual_t - expected_t).abs()
-    allowed = atol + rtol * expected_t.abs()
-    mismatch = ~(diff <= allowed)  # nan compares False, so nan counts as a mismatch
-    if bool(mismatch.any()):
-        flat = int(torch.argmax(torch.where(mismatch, diff.nan_to_num(math.inf), -1.0)))
-        index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), expected_t.shape)) \
-            if expected_t.dim() else ()
+    worst, worst_excess, mismatches = -1, -1.0, 0
+    for i, (a, e) in _enumerate(_zip(actual_values, expected_values)):
+        diff = _abs(a - e)
+        allowed = atol + rtol * _abs(e)
+        if not diff <= allowed:  # nan compares False, so nan counts as a mismatch
+            mismatches += 1
+            excess = math.inf if _isnan(diff) else diff - allowed
+            if excess > worst_excess:
+                worst, worst_excess = i, excess
+    if mismatches:
+        index = _unravel(worst, expected_shape)
         where = f" at index {index}" if index else ""
-        _fail(name, f"{_fmt(expected_t[index])}{where} (within {atol:g} + {rtol:g}*|expected|)",
-              f"{_fmt(actual_t[index])} ({int(mismatch.sum())} of {expected_t.numel()} value(s) differ)",
-              hint)
+        _fail(name, f"{expected_values[worst]:.6g}{where} (within {atol:g} + {rtol:g}*|expected|)",
+              f"{actual_values[worst]:.6g} ({mismatches} of {_len(expected_values)} value(s) differ)", hint)
 
 
-def _fmt(x: torch.Tensor) -> str:
-    return f"{float(x):.6g}"
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size)
+        flat //= size
+    return _tuple(reversed(index))
 
 
 def check_warning_free(func: Callable[..., Any], *args: Any, name: str, hint: str = "", **kwargs: Any) -> None:

@@ -56,3 +56,20 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("assignment", assignments())
     if "wrong" in metafunc.fixturenames:
         metafunc.parametrize("wrong", CATALOGUE, ids=[f"{w.assignment}:{w.name}" for w in CATALOGUE])
+
+
+_COUNTS: dict[str, list[int]] = {}
+
+
+def record(kind: str, ok: bool) -> None:
+    """Count one outcome for the summary printed at the end of the run."""
+    passed_total = _COUNTS.setdefault(kind, [0, 0])
+    passed_total[0] += int(ok)
+    passed_total[1] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _COUNTS:
+        terminalreporter.section("grading catalogue")
+        for kind, (passed, total) in sorted(_COUNTS.items()):
+            terminalreporter.write_line(f"{kind}: {passed}/{total}")

@@ -6,7 +6,7 @@ scores come from the gradebook.
 
 from __future__ import annotations
 
-from conftest import BLANK, REFERENCE
+from conftest import BLANK, REFERENCE, record
 from nbgrader_course import solution_cells
 from wrong_submissions import CATALOGUE
 
@@ -25,12 +25,17 @@ def test_untouched_release_gets_zero(graded_course, assignment):
 
 
 def test_wrong_submission_loses_exactly_its_points(graded_course, wrong):
-    scores = graded_course(wrong.assignment).scores(wrong.student)
-    assert wrong.loses <= scores.keys(), f"unknown grade ids {sorted(wrong.loses - scores.keys())}"
-    kept_wrongly = sorted(cell for cell in wrong.loses if scores[cell][0] != 0)
-    lost_wrongly = sorted(cell for cell in scores.keys() - wrong.loses if scores[cell][0] != scores[cell][1])
-    assert not kept_wrongly, f"{wrong.name} ({wrong.mistake}) kept the points of {kept_wrongly}"
-    assert not lost_wrongly, f"{wrong.name} lost points it should keep: {lost_wrongly}"
+    ok = False
+    try:
+        scores = graded_course(wrong.assignment).scores(wrong.student)
+        assert wrong.loses <= scores.keys(), f"unknown grade ids {sorted(wrong.loses - scores.keys())}"
+        kept_wrongly = sorted(cell for cell in wrong.loses if scores[cell][0] != 0)
+        lost_wrongly = sorted(cell for cell in scores.keys() - wrong.loses if scores[cell][0] != scores[cell][1])
+        assert not kept_wrongly, f"{wrong.name} ({wrong.mistake}) kept the points of {kept_wrongly}"
+        assert not lost_wrongly, f"{wrong.name} lost points it should keep: {lost_wrongly}"
+        ok = True
+    finally:
+        record("wrong submissions caught (nbgrader round trip)", ok)
 
 
 def test_every_exercise_has_a_wrong_submission(assignment):

@@ -143,3 +143,51 @@ def test_failures_print_nothing(capsys):
     with pytest.raises(AssertionError):
         check_tensor(torch.zeros(2), name="x", shape=(3,))
     assert capsys.readouterr() == ("", "")
+
+
+class _AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+    def __le__(self, other):
+        return True
+
+
+class _LyingTensor(torch.Tensor):
+    """A tensor subclass that claims to equal anything."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        return torch.zeros(())
+
+
+def test_objects_that_compare_equal_to_anything_are_rejected():
+    with pytest.raises(AssertionError, match="expected a torch.Tensor, got _AlwaysEqual"):
+        check_close(_AlwaysEqual(), torch.tensor([1.0]), name="v")
+    lying = torch.tensor([5.0]).as_subclass(_LyingTensor)
+    with pytest.raises(AssertionError, match=r"got _LyingTensor \(a subclass of torch.Tensor\)"):
+        check_close(lying, torch.tensor([1.0]), name="v")
+
+
+def test_parameters_are_accepted():
+    check_close(torch.nn.Parameter(torch.ones(2)), torch.ones(2), name="weights")
+
+
+@pytest.mark.parametrize("method", ["__sub__", "abs", "tolist", "detach", "to", "reshape", "__le__"])
+def test_rebinding_tensor_methods_does_not_change_a_check(monkeypatch, method):
+    fake = {"tolist": lambda self: [1.0] * 2}.get(method, lambda self, *a, **k: torch.zeros(2))
+    monkeypatch.setattr(torch.Tensor, method, fake)
+    with pytest.raises(AssertionError, match="expected 1 at index"):
+        check_close(torch.tensor([5.0, 1.0]), torch.tensor([1.0, 1.0]), name="v")
+
+
+def test_rebinding_builtins_and_math_does_not_change_a_check(monkeypatch):
+    import builtins
+    import math
+
+    monkeypatch.setattr(builtins, "abs", lambda x: 0.0)
+    monkeypatch.setattr(math, "isfinite", lambda x: True)
+    with pytest.raises(AssertionError, match="expected 1"):
+        check_close(torch.tensor([5.0]), torch.tensor([1.0]), name="v")
+    with pytest.raises(AssertionError, match="only finite values"):
+        check_tensor(torch.tensor([float("inf")]), name="v")
