@@ -136,8 +136,9 @@ def test_hostile_submission_gets_the_right_score(graded_class, hostile):
 
 def test_nothing_of_the_instructor_or_of_other_students_is_changed(graded_class):
     assert (graded_class["canary"] / "grades-from-last-year.txt").read_text() == "keep me"
-    others = [p for p in graded_class["out"].rglob("*") if p.is_file() and p.name != "hostile-vandal.html"]
-    assert others and not any("vandalised" in p.read_text(errors="replace") for p in others)
+    out = graded_class["out"]
+    others = [p for p in (out / "feedback").glob("*.html") if p.name != "hostile-vandal.html"] + [out / "grades.csv"]
+    assert len(others) > 20 and not any("vandalised" in p.read_text() for p in others)
     assert graded_class["rows"]["reference"]["score"] == "9"
 
 

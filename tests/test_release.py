@@ -58,3 +58,17 @@ def test_no_solution_or_hidden_test_reaches_the_release(assignment):
             line.strip() for line in text.splitlines()}
         leaked = sorted(secret & lines)
         assert not leaked, f"{path.relative_to(RELEASE)} leaks solution or hidden-test lines: {leaked[:5]}"
+
+
+_UNSTABLE = re.compile(r"\bat 0x[0-9a-fA-F]{4,}|\b0x[0-9a-fA-F]{8,}\b|Wall time:|CPU times:|\d+(\.\d+)? ?(ms|µs|s) ± ")
+
+
+def test_stored_solution_outputs_carry_no_addresses_or_timings(assignment):
+    nb = read(SOLUTIONS / assignment / notebook_name(assignment))
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            texts = [output.get("text", "")] + [v for k, v in output.get("data", {}).items() if k.startswith("text/")]
+            for text in texts:
+                text = "".join(text) if isinstance(text, list) else text
+                match = _UNSTABLE.search(text)
+                assert not match, f"cell {index} of {assignment} stores an unstable output: {match.group(0)!r}"
