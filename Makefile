@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 PORT     ?= 8888
 LAB_ARGS ?=
 
-.PHONY: install lab test release execute grade clean standin bench
+.PHONY: install lab test release execute grade clean standin bench bench-grading
 
 install: $(STAMP)
 
@@ -60,6 +60,10 @@ standin: install
 # Data pipeline and notebook timings (the real Fashion-MNIST if present, else the stand-in).
 bench: install
 	$(BIN)/python benchmarks/bench.py
+
+# Seconds to grade one full-course submission and a class of 30 with make grade.
+bench-grading: install
+	$(BIN)/python benchmarks/grading.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -15,12 +15,18 @@ from pathlib import Path
 
 import nbformat
 
+from course_grading.reference import (  # noqa: F401  (re-exported for the tests)
+    SOLUTION_MARKERS,
+    answered_source,
+    filled_submission,
+    solution_cells,
+)
+
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
 RELEASE = REPO / "notebooks"
 BIN = Path(sys.executable).parent
 
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
@@ -31,11 +37,6 @@ def assignments() -> list[str]:
 
 def notebook_name(assignment: str) -> str:
     return f"{assignment}.ipynb"
-
-
-def answered_source(source: str) -> str:
-    """A solution cell as a student would hand it in: the solution, without the markers."""
-    return "\n".join(line for line in source.splitlines() if not any(m in line for m in SOLUTION_MARKERS))
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -90,35 +91,3 @@ class Course:
 
 def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
-
-
-def solution_cells(assignment: str) -> dict[str, str]:
-    """{grade_id: source} of the answer cells of the reference solution."""
-    nb = read(SOLUTIONS / assignment / notebook_name(assignment))
-    return {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
-
-
-def filled_submission(release: Path, assignment: str, changes: dict[str, tuple[str, str]] | None = None) -> nbformat.NotebookNode:
-    """The release notebook with every answer cell filled in from the reference solution.
-
-    ``changes`` maps a grade id to one ``(old, new)`` text replacement applied
-    to that cell's answer: a small, reviewable wrong submission.
-    """
-    answers = solution_cells(assignment)
-    changes = dict(changes or {})
-    nb = read(release)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            source = answered_source(answers[grade_id])
-            if grade_id in changes:
-                old, new = changes.pop(grade_id)
-                assert source.count(old) == 1, f"{grade_id}: the text to replace must occur exactly once: {old!r}"
-                source = source.replace(old, new)
-            cell.source = source
-    assert not changes, f"no answer cell named {sorted(changes)} in {assignment}"
-    return nb

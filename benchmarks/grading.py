@@ -1,0 +1,82 @@
+"""How long `make grade` takes on this machine: one full-course submission, and a class of 30.
+
+Usage: make bench-grading   (or: python benchmarks/grading.py [--class-assignment ID] [--jobs N])
+
+Builds synthetic submissions from the reference solution (course_grading.reference):
+- one student's full course: the reference answer to every assignment, each
+  graded with `python -m course_grading.grade`, times added up;
+- a class of 30 for one assignment: a third right, a third blank, a third
+  with one answer left blank, graded in one run.
+Ends with one line:
+  bench-grading: full_course_s=<s> class30_s=<s> class30_per_student_s=<s> class_assignment=<id> jobs=<n> cores=<n>
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from course_grading.reference import REPO, SOLUTIONS, filled_submission
+
+RELEASE = REPO / "notebooks"
+
+
+def assignments() -> list[str]:
+    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and p.name[:2].isdigit())
+
+
+def grade(assignment: str, folder: Path, jobs: int) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "course_grading.grade", assignment, str(folder), "--out",
+                    str(folder.parent / f"results-{assignment}"), "--jobs", str(jobs)],
+                   check=True, capture_output=True, text=True)
+    return time.perf_counter() - start
+
+
+def class_of(assignment: str, n: int, folder: Path) -> None:
+    release = RELEASE / assignment / f"{assignment}.ipynb"
+    blank = nbformat.read(release, as_version=4)
+    for i in range(n):
+        nb = filled_submission(release, assignment)
+        if i % 3 == 1:
+            nb = blank
+        elif i % 3 == 2:  # one answer left as handed out
+            first = next(j for j, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+            nb.cells[first] = blank.cells[first]
+        nbformat.write(nb, folder / f"student{i:02d}_{1000 + i}_{2000 + i}_{assignment}.ipynb")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Time make grade on synthetic submissions.")
+    parser.add_argument("--class-assignment", default="01_sigmoid_bce")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        root = Path(tmp)
+        full_course = 0.0
+        for assignment in assignments():
+            folder = root / "full" / assignment
+            folder.mkdir(parents=True)
+            release = RELEASE / assignment / f"{assignment}.ipynb"
+            nbformat.write(filled_submission(release, assignment), folder / f"{assignment}.ipynb")
+            seconds = grade(assignment, folder, args.jobs)
+            print(f"  {assignment}: one reference submission graded in {seconds:.1f} s", flush=True)
+            full_course += seconds
+        folder = root / "class" / args.class_assignment
+        folder.mkdir(parents=True)
+        class_of(args.class_assignment, 30, folder)
+        class_s = grade(args.class_assignment, folder, args.jobs)
+    print(f"bench-grading: full_course_s={full_course:.1f} class30_s={class_s:.1f} "
+          f"class30_per_student_s={class_s / 30:.2f} class_assignment={args.class_assignment} "
+          f"jobs={args.jobs} cores={os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    main()
