@@ -36,7 +36,7 @@ test: install
 # Run every solution notebook in place, so its stored outputs are current.
 execute: install
 	for a in $(ASSIGNMENTS); do \
-		$(BIN)/jupyter nbconvert --to notebook --execute --inplace solutions/$$a/$$a.ipynb || exit 1; \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace --NotebookClient.record_timing=False solutions/$$a/$$a.ipynb || exit 1; \
 	done
 
 # Regenerate the student version in notebooks/ from solutions/.

@@ -13,8 +13,10 @@ from typing import Any
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-__all__ = ["plot_sigmoid", "plot_loss_curve", "plot_decision_boundary", "TrainingCurves"]
+__all__ = ["plot_sigmoid", "plot_loss_curve", "plot_decision_boundary", "TrainingCurves",
+           "plot_image_grid", "plot_confusion_matrix", "plot_weight_images"]
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -156,7 +158,8 @@ class TrainingCurves:
             raise ValueError(f"metrics must not repeat a name, got {list(metrics)}")
         self.history: dict[str, list[float]] = {m: [] for m in metrics}
         self.xlabel = xlabel
-        self.figure, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), squeeze=False)
+        # A low resolution and a layout computed once keep each redraw cheap (about 0.1 s).
+        self.figure, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), squeeze=False, dpi=72)
         self.axes: dict[str, Axes] = dict(zip(metrics, axes[0]))
         plt.close(self.figure)  # shown through the display handle below, not at the end of the cell
         self._display: Any = None
@@ -186,7 +189,8 @@ class TrainingCurves:
             ax.set_xlabel(self.xlabel)
             ax.set_title(name)
             ax.grid(alpha=0.3)
-        self.figure.tight_layout()
+        if len(next(iter(self.history.values()))) == 1:
+            self.figure.tight_layout()
         if _in_notebook():
             from IPython.display import display
 
@@ -194,3 +198,147 @@ class TrainingCurves:
                 self._display = display(self.figure, display_id=True)
             else:
                 self._display.update(self.figure)
+
+
+# --- Fashion-MNIST (notebook 04) ------------------------------------------------
+
+
+def _image_batch(images: object, name: str) -> torch.Tensor:
+    """Images as an (n, h, w) float tensor: accepts (n, h, w), or (n, 784) rows of 28 x 28 images."""
+    if not isinstance(images, torch.Tensor) or not (images.is_floating_point() or images.dtype == torch.uint8):
+        raise TypeError(f"{name} must be a float or uint8 tensor of shape (n, 784) or (n, 28, 28), got {_describe(images)}")
+    if images.dim() == 2 and images.shape[1] == 784:
+        images = images.reshape(-1, 28, 28)
+    if images.dim() != 3 or images.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (n, 784) or (n, h, w) with n >= 1, got {_describe(images)}")
+    return images.detach().to(torch.float32)
+
+
+def _class_names(class_names: object, n_classes: int | None = None) -> list[str]:
+    if isinstance(class_names, str) or not isinstance(class_names, Sequence) \
+            or not all(isinstance(c, str) for c in class_names):
+        raise TypeError(f"class_names must be a list of strings, got {class_names!r}")
+    if n_classes is not None and len(class_names) != n_classes:
+        raise ValueError(f"class_names has {len(class_names)} names but there are {n_classes} classes")
+    return list(class_names)
+
+
+def _grid(n: int, ncols: int, size: float, title_lines: int = 1) -> tuple[Figure, list[Axes]]:
+    """A grid of n image axes with room for titles (a fixed layout: tight_layout is slow with many axes)."""
+    if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    title = 0.18 * title_lines  # inches of title above each image
+    height = (size + title) * nrows + 0.1
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, height), squeeze=False)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.05 / height, top=1 - (title + 0.05) / height,
+                        wspace=0.08, hspace=title / size + 0.05)
+    flat = list(axes.ravel())
+    for ax in flat:
+        ax.set_axis_off()
+    return fig, flat
+
+
+def plot_image_grid(
+    images: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    class_names: Sequence[str] | None = None,
+    *,
+    titles: Sequence[str] | None = None,
+    ncols: int = 10,
+) -> Figure:
+    """Show grey-scale images in a grid, each titled with its class name (or a given title).
+
+    Args:
+        images: (n, 784) rows of 28 x 28 images or (n, h, w), values in [0, 1] (or uint8).
+        labels: optional (n,) integer labels; with ``class_names`` the titles are the names.
+        class_names: the name of each class, ``class_names[k]`` for label k.
+        titles: optional list of n titles; overrides labels.
+        ncols: images per row.
+
+    Returns:
+        The Figure; ``fig.axes[i]`` shows image i.
+    """
+    images = _image_batch(images, "images")
+    n = images.shape[0]
+    if titles is not None:
+        if isinstance(titles, str) or not isinstance(titles, Sequence) or len(titles) != n:
+            raise ValueError(f"titles must be a list of {n} strings, one per image, got {titles!r}")
+        names = [str(t) for t in titles]
+    elif labels is not None:
+        if not isinstance(labels, torch.Tensor) or labels.shape != (n,) or labels.is_floating_point():
+            raise ValueError(f"labels must be an integer tensor of shape ({n},), got {_describe(labels)}")
+        if class_names is None:
+            names = [str(int(k)) for k in labels]
+        else:
+            class_list = _class_names(class_names)
+            if int(labels.min()) < 0 or int(labels.max()) >= len(class_list):
+                raise ValueError(f"labels must lie in 0..{len(class_list) - 1} to index class_names")
+            names = [class_list[int(k)] for k in labels]
+    else:
+        names = [""] * n
+    vmax = 255.0 if float(images.max()) > 1.0 else 1.0
+    lines = max(name.count("\n") + 1 for name in names)
+    fig, axes = _grid(n, ncols, 1.2, title_lines=lines)
+    for ax, image, name in zip(axes, images, names):
+        ax.imshow(image.numpy(), cmap="gray_r", vmin=0.0, vmax=vmax, interpolation="nearest")
+        ax.set_title(name, fontsize=8)
+    return fig
+
+
+def plot_confusion_matrix(
+    cm: torch.Tensor, class_names: Sequence[str], *, normalize: bool = False, ax: Axes | None = None,
+) -> Axes:
+    """Draw a confusion matrix: row = true class, column = predicted class, each cell annotated.
+
+    Args:
+        cm: (k, k) tensor of counts, ``cm[i, j]`` = examples of class i predicted as j.
+        class_names: k class names.
+        normalize: if true, show each row as fractions of that class (rows sum to 1).
+    """
+    if not isinstance(cm, torch.Tensor) or cm.dim() != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
+        raise ValueError(f"cm must be a square (k, k) tensor of counts, got {_describe(cm)}")
+    names = _class_names(class_names, cm.shape[0])
+    if not isinstance(normalize, bool):
+        raise TypeError(f"normalize must be True or False, got {normalize!r}")
+    values = cm.detach().to(torch.float64)
+    if normalize:
+        values = values / values.sum(dim=1, keepdim=True).clamp_min(1.0)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 6))
+    ax = _axes(ax)
+    image = ax.imshow(values.numpy(), cmap="Blues")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    k = len(names)
+    ax.set_xticks(range(k), names, rotation=45, ha="right")
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    top = float(values.max()) if values.numel() else 0.0
+    for i in range(k):
+        for j in range(k):
+            v = float(values[i, j])
+            ax.text(j, i, f"{v:.2f}" if normalize else f"{int(v)}", ha="center", va="center", fontsize=7,
+                    color="white" if v > 0.5 * top else "black")
+    ax.set_title("Confusion matrix" + (" (fraction of each true class)" if normalize else ""))
+    return ax
+
+
+def plot_weight_images(weight: torch.Tensor, class_names: Sequence[str], *, ncols: int = 5) -> Figure:
+    """Show each row of a linear layer's weight (k, 784) as a 28 x 28 image, red > 0 > blue.
+
+    Each image has its own symmetric colour scale, so white is exactly 0.
+    Returns the Figure; ``fig.axes[k]`` shows class k's weights.
+    """
+    if not isinstance(weight, torch.Tensor) or not weight.is_floating_point() or weight.dim() != 2 \
+            or weight.shape[1] != 784:
+        raise ValueError(f"weight must be a float tensor of shape (k, 784), e.g. model.weight, got {_describe(weight)}")
+    names = _class_names(class_names, weight.shape[0])
+    images = weight.detach().to(torch.float32).reshape(-1, 28, 28)
+    fig, axes = _grid(len(names), ncols, 1.8)
+    for ax, image, name in zip(axes, images, names):
+        limit = max(float(image.abs().max()), 1e-12)
+        ax.imshow(image.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+    return fig

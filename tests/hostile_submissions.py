@@ -18,7 +18,8 @@ NB = nbformat.NotebookNode
 SIGMOID_TESTS = frozenset({"nb01_sigmoid_tests", "nb01_sigmoid_hidden_tests"})
 BCE_TESTS = frozenset({"nb01_bce_tests", "nb01_bce_hidden_tests"})
 GRADIENT_TESTS = frozenset({"nb01_gradient_tests", "nb01_gradient_hidden_tests"})
-STABLE_SIGMOID = "    e = torch.exp(-z.abs())\n    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))"
+STABLE_SIGMOID = ("    negative = z < 0\n    e = torch.exp(torch.where(negative, z, -z))  # exp(-|z|), in (0, 1]\n"
+                  "    return torch.where(negative, e / (1 + e), 1 / (1 + e))")
 OVERFLOWING_SIGMOID = "    return torch.exp(z) / (1 + torch.exp(z))"
 
 

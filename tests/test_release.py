@@ -66,6 +66,8 @@ _UNSTABLE = re.compile(r"\bat 0x[0-9a-fA-F]{4,}|\b0x[0-9a-fA-F]{8,}\b|Wall time:
 def test_stored_solution_outputs_carry_no_addresses_or_timings(assignment):
     nb = read(SOLUTIONS / assignment / notebook_name(assignment))
     for index, cell in enumerate(nb.cells):
+        assert "execution" not in cell.metadata, (
+            f"cell {index} of {assignment} stores execution timestamps: re-run `make execute`")
         for output in cell.get("outputs", []):
             texts = [output.get("text", "")] + [v for k, v in output.get("data", {}).items() if k.startswith("text/")]
             for text in texts:

@@ -3,7 +3,8 @@
 from . import wrong as _wrong
 
 NB01 = "01_sigmoid_bce"
-_NB01_SIGMOID = "    e = torch.exp(-z.abs())\n    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))"
+_NB01_SIGMOID = ("    negative = z < 0\n    e = torch.exp(torch.where(negative, z, -z))  # exp(-|z|), in (0, 1]\n"
+                 "    return torch.where(negative, e / (1 + e), 1 / (1 + e))")
 _NB01_LOGS = "    log_p = torch.log(p.clamp_min(eps))\n    log_not_p = torch.log((1 - p).clamp_min(eps))"
 
 WRONG = [
@@ -13,6 +14,10 @@ WRONG = [
     _wrong(NB01, "sigmoid-cancellation", "inexact: 1 - sigmoid(-z) loses every digit of a tiny probability",
            "nb01_sigmoid", _NB01_SIGMOID,
            "    return torch.where(z >= 0, 1 / (1 + torch.exp(-z.abs())), 1 - 1 / (1 + torch.exp(z)))",
+           {"nb01_sigmoid_hidden_tests"}),
+    _wrong(NB01, "sigmoid-abs-gradient", "exp(-z.abs()): autograd's derivative of |z| at 0 is 0, so sigmoid'(0) = 0",
+           "nb01_sigmoid", _NB01_SIGMOID,
+           "    e = torch.exp(-z.abs())\n    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))",
            {"nb01_sigmoid_hidden_tests"}),
     _wrong(NB01, "sigmoid-numpy-warns", "NumPy's exp overflows with a RuntimeWarning on stderr",
            "nb01_sigmoid", _NB01_SIGMOID,
