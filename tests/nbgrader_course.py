@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 
+from course_grading.kernel import KERNEL_NAME, install_kernelspec
 from course_grading.reference import (  # noqa: F401  (re-exported for the tests)
     SOLUTION_MARKERS,
     answered_source,
@@ -56,12 +57,11 @@ class Course:
         shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
         shutil.copytree(SOLUTIONS / assignment, root / "solutions" / assignment)
 
-    def nbgrader(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [str(BIN / "nbgrader"), *args], cwd=self.root, env=nbgrader_env(),
+    def nbgrader(self, *args: str, env: dict[str, str] | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / "nbgrader"), *args], cwd=self.root, env=nbgrader_env() | (env or {}),
             capture_output=True, text=True, timeout=timeout,
         )
-        return result
 
     def generate(self) -> Path:
         result = self.nbgrader("generate_assignment", self.assignment, "--force")
@@ -78,7 +78,11 @@ class Course:
         nbformat.write(nb, folder / self.notebook)
 
     def autograde(self) -> subprocess.CompletedProcess:
-        return self.nbgrader("autograde", self.assignment, "--force")
+        """Autograde every submission with the sandboxed grading kernel that `make grade` uses."""
+        jupyter = self.root / "jupyter"
+        install_kernelspec(jupyter)
+        return self.nbgrader("autograde", self.assignment, "--force", f"--Execute.kernel_name={KERNEL_NAME}",
+                             env={"JUPYTER_PATH": str(jupyter)})
 
     def scores(self, student: str) -> dict[str, tuple[float, float]]:
         """{grade_id: (score, max_score)} for every graded cell of a student's submission."""

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 
-from nbgrader_course import REPO, assignments
+from nbgrader_course import RELEASE, REPO, assignments, read
 
 TOKEN = "course-test-token"
 
@@ -54,7 +54,9 @@ def test_make_lab_serves_the_notebooks(tmp_path):
         assert status == 200, body[:500]
         model = json.loads(body)
         assert model["type"] == "notebook" and model["path"] == f"{first}/{first}.ipynb"
-        assert any(cell["metadata"].get("nbgrader") for cell in model["content"]["cells"])
+        served = [cell["source"] for cell in model["content"]["cells"]]
+        released = [cell.source for cell in read(RELEASE / first / f"{first}.ipynb").cells]
+        assert served == released, "make lab must serve the student version in notebooks/, not solutions/"
 
         status, body = _get(f"{base}/api/contents")
         listed = sorted(item["name"] for item in json.loads(body)["content"])
