@@ -1,0 +1,28 @@
+"""The README's set-up promises: a second `make test`/`make lab` skips the install."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from nbgrader_course import REPO
+
+
+def _dry_run(*targets: str) -> str:
+    return subprocess.run(["make", "--no-print-directory", "-n", *targets], cwd=REPO, capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_an_installed_environment_is_not_installed_again():
+    assert "pip install" not in _dry_run("install", "test", "lab")
+
+
+def test_a_changed_pyproject_triggers_the_install(tmp_path):
+    stamp = REPO / ".venv" / ".installed"
+    before = stamp.stat()
+    try:
+        old = (REPO / "pyproject.toml").stat().st_mtime - 60
+        os.utime(stamp, (old, old))  # as if pyproject.toml had changed since the last install
+        assert "pip install" in _dry_run("install")
+    finally:
+        os.utime(stamp, ns=(before.st_atime_ns, before.st_mtime_ns))
