@@ -1,0 +1,154 @@
+"""Benchmark: the slow data pipeline against the course's, and the time to run the notebooks.
+
+Run with ``make bench``. In one process, on the same data:
+
+1. seconds per epoch of the *slow* pipeline: torchvision's ``FashionMNIST``
+   dataset with a per-sample ``transforms.ToTensor()``, through a
+   ``DataLoader`` (batch 256);
+2. seconds per epoch of the *course's* pipeline: the same images loaded once
+   into tensors by ``load_fashion_mnist()``, batches from ``minibatches``;
+
+both with the same model and step (``nn.Linear(784, 10)``,
+``nn.CrossEntropyLoss``, the SGD recipe of notebook 04) and the same number
+of threads. Then the wall time to execute every solution notebook
+(``solutions/*/*.ipynb``) with nbclient, in a fresh kernel each.
+
+Data: ``$COURSE_DATA_DIR`` if set, else the real Fashion-MNIST in ``data/``
+if it has been downloaded, else the synthetic stand-in (said so below). The
+last line is the summary:
+
+    bench: dataloader_epoch_s=<x> tensor_epoch_s=<y> speedup=<x/y>x course_s=<total> nb04_s=<t> test_acc=<a>
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+THREADS = 1  # as in notebook 04: a model this small gains nothing from more
+
+
+def choose_data() -> str:
+    """Point COURSE_DATA_DIR at the data to use and describe the choice."""
+    from course_utils.data import STANDIN_MARKER, fashion_mnist_raw_dir
+
+    if os.environ.get("COURSE_DATA_DIR"):
+        raw = fashion_mnist_raw_dir()
+        kind = "synthetic stand-in" if (raw / STANDIN_MARKER).is_file() else "real Fashion-MNIST"
+        return f"{kind} from COURSE_DATA_DIR={os.environ['COURSE_DATA_DIR']}"
+    raw = fashion_mnist_raw_dir(REPO / "data")
+    if all((raw / name).is_file() for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")):
+        return f"real Fashion-MNIST from {raw}"
+    from conftest import ensure_standin
+
+    folder = ensure_standin()
+    os.environ["COURSE_DATA_DIR"] = str(folder)
+    return (f"SYNTHETIC STAND-IN (no real Fashion-MNIST in {raw}): COURSE_DATA_DIR={folder}; "
+            "timings are representative, the accuracy is not")
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor() or model
+    return f"{os.cpu_count()} CPUs ({model}), {platform.system()}, Python {platform.python_version()}"
+
+
+def time_pipelines() -> tuple[float, float, float]:
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader
+    from torchvision import transforms
+    from torchvision.datasets import FashionMNIST
+
+    from course_utils.data import data_dir, load_fashion_mnist, minibatches
+    from course_utils.training import SOFTMAX_RECIPE as recipe
+    from course_utils.training import make_sgd, make_softmax_model
+
+    torch.set_num_threads(THREADS)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step(model, optimizer, X_batch, y_batch):
+        optimizer.zero_grad()
+        loss_fn(model(X_batch), y_batch).backward()
+        optimizer.step()
+
+    # The slow pipeline: one epoch, every image converted on its own.
+    dataset = FashionMNIST(root=data_dir(), train=True, download=False, transform=transforms.ToTensor())
+    loader = DataLoader(dataset, batch_size=recipe.batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(recipe.seed))
+    model = make_softmax_model()
+    optimizer, _ = make_sgd(model, recipe)
+    start = time.perf_counter()
+    for images, labels in loader:
+        step(model, optimizer, images.reshape(len(images), -1), labels)
+    dataloader_s = time.perf_counter() - start
+    print(f"DataLoader + per-sample ToTensor: {dataloader_s:.2f} s for one epoch")
+
+    # The course's pipeline: load once, then the recipe's epochs from tensors.
+    start = time.perf_counter()
+    d = load_fashion_mnist()
+    print(f"load_fashion_mnist(): {time.perf_counter() - start:.2f} s (once)")
+    model = make_softmax_model()
+    optimizer, scheduler = make_sgd(model, recipe)
+    shuffle = torch.Generator().manual_seed(recipe.seed)
+    epoch_times = []
+    for _ in range(recipe.epochs):
+        start = time.perf_counter()
+        for X_batch, y_batch in minibatches(d.X_train, d.y_train, batch_size=recipe.batch_size, generator=shuffle):
+            step(model, optimizer, X_batch, y_batch)
+        epoch_times.append(time.perf_counter() - start)
+        scheduler.step()
+    tensor_s = sum(epoch_times) / len(epoch_times)
+    with torch.no_grad():
+        test_acc = (model(d.X_test).argmax(dim=1) == d.y_test).float().mean().item()
+    print(f"in-memory tensors + minibatches: {tensor_s:.3f} s per epoch (mean of {len(epoch_times)}), "
+          f"test accuracy after {recipe.epochs} epochs {test_acc:.4f}")
+    return dataloader_s, tensor_s, test_acc
+
+
+def time_notebooks() -> dict[str, float]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    times = {}
+    for path in sorted(REPO.glob("solutions/*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        start = time.perf_counter()
+        try:
+            client.execute()
+            status = "ok"
+        except Exception as err:  # report and go on: the timing of the others still counts
+            status = f"FAILED ({type(err).__name__})"
+        times[path.stem] = time.perf_counter() - start
+        print(f"{path.relative_to(REPO)}: {times[path.stem]:.1f} s {status}")
+    return times
+
+
+def main() -> None:
+    print(f"machine: {machine()}; torch threads: {THREADS}")
+    print(f"data: {choose_data()}")
+    dataloader_s, tensor_s, test_acc = time_pipelines()
+    times = time_notebooks()
+    nb04 = next((t for name, t in times.items() if name.startswith("04_")), float("nan"))
+    print(f"bench: dataloader_epoch_s={dataloader_s:.2f} tensor_epoch_s={tensor_s:.3f} "
+          f"speedup={dataloader_s / tensor_s:.0f}x course_s={sum(times.values()):.1f} nb04_s={nb04:.1f} "
+          f"test_acc={test_acc:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""course_utils.data: Fashion-MNIST loader and the synthetic stand-in, offline."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import struct
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from course_utils import data
+
+REPO = Path(__file__).resolve().parents[1]
+STANDIN = REPO / ".cache" / "fashion-mnist-standin"  # the cache the repository's conftest.py fills
+
+
+@pytest.fixture(scope="session")
+def standin() -> Path:
+    """Root folder of the stand-in (written once; a no-op when it is already there)."""
+    data.write_fashion_mnist_standin(STANDIN)
+    return STANDIN
+
+
+@pytest.fixture()
+def use_standin(standin, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(standin))
+    return standin
+
+
+def _digests(raw: Path) -> dict[str, str]:
+    return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(raw.iterdir())}
+
+
+def test_loads_standin_as_in_memory_tensors(use_standin, capsys):
+    d = data.load_fashion_mnist()
+    assert isinstance(d, data.FashionMNISTData) and d.synthetic is True
+    assert d.X_train.shape == (60000, 784) and d.X_test.shape == (10000, 784)
+    assert d.y_train.shape == (60000,) and d.y_test.shape == (10000,)
+    assert d.X_train.dtype == torch.float32 and d.y_train.dtype == torch.int64 and d.y_test.dtype == torch.int64
+    for X in (d.X_train, d.X_test):
+        assert float(X.min()) == 0.0 and float(X.max()) == 1.0
+    assert torch.bincount(d.y_train).tolist() == [6000] * 10
+    assert torch.bincount(d.y_test).tolist() == [1000] * 10
+    assert d.classes == data.FASHION_MNIST_CLASSES and len(d.classes) == 10 and d.classes[0] == "T-shirt/top"
+    # the images are not all alike: the classes differ on average
+    means = torch.stack([d.X_train[d.y_train == k].mean(dim=0) for k in range(10)])
+    assert float(torch.cdist(means, means).fill_diagonal_(float("inf")).min()) > 1.0
+
+
+def test_unflattened_images_are_28_by_28(use_standin):
+    d = data.load_fashion_mnist(flatten=False)
+    assert d.X_train.shape == (60000, 28, 28) and d.X_test.shape == (10000, 28, 28)
+
+
+def test_standin_is_announced_on_stdout_every_time(use_standin, capsys, recwarn):
+    for _ in range(2):
+        data.load_fashion_mnist()
+        out, err = capsys.readouterr()
+        assert "NOTE: synthetic stand-in for Fashion-MNIST" in out and "NOT the real data set" in out
+        assert err == ""
+    assert not [w for w in recwarn if "stand-in" in str(w.message)], "announced on stdout, not as a warning"
+
+
+def _assert_one_clear_error(excinfo, raw: Path) -> str:
+    message = str(excinfo.value)
+    for name in data.FASHION_MNIST_FILES:
+        assert name in message
+    assert str(raw) in message and "COURSE_DATA_DIR" in message
+    assert excinfo.value.__cause__ is None and excinfo.value.__suppress_context__, "one error, not a chain"
+    return message
+
+
+def test_missing_files_without_download_fail_with_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError) as excinfo:
+        data.load_fashion_mnist(download=False)
+    message = _assert_one_clear_error(excinfo, tmp_path / "FashionMNIST" / "raw")
+    assert "download=False" in message
+
+
+def test_missing_files_without_network_fail_fast_with_one_clear_error(tmp_path, monkeypatch, capsys):
+    from torchvision.datasets import FashionMNIST
+
+    # An address that refuses connections at once: the same path as a machine without network.
+    monkeypatch.setattr(FashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    start = time.perf_counter()
+    with pytest.raises(FileNotFoundError) as excinfo:
+        data.load_fashion_mnist(download=True)
+    assert time.perf_counter() - start < 60
+    message = _assert_one_clear_error(excinfo, tmp_path / "FashionMNIST" / "raw")
+    assert "download failed" in message
+    assert "NOTE: synthetic" not in capsys.readouterr().out, "never substitutes the stand-in"
+
+
+def test_gz_files_put_there_by_hand_are_checked_and_extracted(standin, tmp_path, monkeypatch):
+    raw = data.fashion_mnist_raw_dir(tmp_path)
+    raw.mkdir(parents=True)
+    for name in data.FASHION_MNIST_FILES:
+        shutil.copy(data.fashion_mnist_raw_dir(standin) / name, raw / name)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    # without the marker these claim to be the real files, and fail the MD5 check
+    with pytest.raises(FileNotFoundError, match="does not match its published MD5"):
+        data.load_fashion_mnist(download=False)
+    # with the marker they are the stand-in: extracted and loaded without network
+    shutil.copy(data.fashion_mnist_raw_dir(standin) / data.STANDIN_MARKER, raw / data.STANDIN_MARKER)
+    d = data.load_fashion_mnist(download=False)
+    assert d.synthetic and d.X_train.shape == (60000, 784)
+    assert (raw / "train-images-idx3-ubyte").is_file()
+
+
+def test_standin_files_are_gzipped_idx_with_the_real_names(standin):
+    raw = data.fashion_mnist_raw_dir(standin)
+    for prefix, n in (("train", 60000), ("t10k", 10000)):
+        with gzip.open(raw / f"{prefix}-images-idx3-ubyte.gz") as f:
+            assert struct.unpack(">IIII", f.read(16)) == (0x803, n, 28, 28)
+        with gzip.open(raw / f"{prefix}-labels-idx1-ubyte.gz") as f:
+            assert struct.unpack(">II", f.read(8)) == (0x801, n)
+    assert "SYNTHETIC" in (raw / data.STANDIN_MARKER).read_text()
+
+
+def test_standin_is_deterministic_and_not_rewritten(standin, tmp_path):
+    raw = data.fashion_mnist_raw_dir(standin)
+    before = {p.name: p.stat().st_mtime_ns for p in raw.iterdir()}
+    assert data.write_fashion_mnist_standin(standin) == raw
+    assert {p.name: p.stat().st_mtime_ns for p in raw.iterdir()} == before, "an existing stand-in is reused"
+    start = time.perf_counter()
+    fresh = data.write_fashion_mnist_standin(tmp_path / "again", seed=0)
+    print(f"stand-in written in {time.perf_counter() - start:.1f} s")
+    assert _digests(fresh) == _digests(raw)
+
+
+def test_standin_never_overwrites_other_files(tmp_path):
+    raw = data.fashion_mnist_raw_dir(tmp_path)
+    raw.mkdir(parents=True)
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(b"a real download")
+    with pytest.raises(FileExistsError, match="refusing to overwrite"):
+        data.write_fashion_mnist_standin(tmp_path)
+    assert (raw / "train-images-idx3-ubyte.gz").read_bytes() == b"a real download"
+
+
+def test_the_repository_data_folder_holds_no_standin():
+    assert not (data.fashion_mnist_raw_dir(REPO / "data") / data.STANDIN_MARKER).exists(), \
+        "the stand-in must never be written into data/, where it would shadow a real download"
+
+
+def test_bad_arguments_raise_clear_errors(tmp_path):
+    with pytest.raises(TypeError, match="flatten"):
+        data.load_fashion_mnist(flatten="yes")
+    with pytest.raises(TypeError, match="download"):
+        data.load_fashion_mnist(download=1)
+    with pytest.raises(TypeError, match="seed"):
+        data.write_fashion_mnist_standin(tmp_path, seed=-1)
+    with pytest.raises(TypeError, match="root"):
+        data.fashion_mnist_raw_dir(3)
