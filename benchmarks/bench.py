@@ -10,8 +10,10 @@ Run with ``make bench``. In one process, on the same data:
 
 both with the same model and step (``nn.Linear(784, 10)``,
 ``nn.CrossEntropyLoss``, the SGD recipe of notebook 04) and the same number
-of threads. Then the wall time to execute every solution notebook
-(``solutions/*/*.ipynb``) with nbclient, in a fresh kernel each.
+of threads. It also times the model step alone, on batches made in advance:
+the work both pipelines share, and so the ceiling on any speed-up. Then the
+wall time to execute every solution notebook (``solutions/*/*.ipynb``) with
+nbclient, in a fresh kernel each.
 
 Data: ``$COURSE_DATA_DIR`` if set, else the real Fashion-MNIST in ``data/``
 if it has been downloaded, else the synthetic stand-in (said so below). The
@@ -116,6 +118,20 @@ def time_pipelines() -> tuple[float, float, float]:
         test_acc = (model(d.X_test).argmax(dim=1) == d.y_test).float().mean().item()
     print(f"in-memory tensors + minibatches: {tensor_s:.3f} s per epoch (mean of {len(epoch_times)}), "
           f"test accuracy after {recipe.epochs} epochs {test_acc:.4f}")
+
+    # The floor under both pipelines: the model's own work, on batches made in advance.
+    batches = list(minibatches(d.X_train, d.y_train, batch_size=recipe.batch_size, generator=shuffle))
+    step_model = make_softmax_model()
+    step_optimizer, _ = make_sgd(step_model, recipe)
+    step_times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for X_batch, y_batch in batches:
+            step(step_model, step_optimizer, X_batch, y_batch)
+        step_times.append(time.perf_counter() - start)
+    step_s = min(step_times)
+    print(f"the model step alone, on batches made in advance: {step_s:.3f} s per epoch, so no data pipeline "
+          f"can be more than {dataloader_s / step_s:.0f}x faster than the DataLoader one here")
     return dataloader_s, tensor_s, test_acc
 
 

@@ -7,6 +7,10 @@ Builds synthetic submissions from the reference solution (course_grading.referen
   graded with `python -m course_grading.grade`, times added up;
 - a class of 30 for one assignment: a third right, a third blank, a third
   with one answer left blank, graded in one run.
+Every score is checked against what the submission deserves, and the run
+stops if one is wrong: a timing of a wrong grading means nothing. Notebook
+04's data are chosen as ``make bench`` chooses them (the stand-in if the real
+Fashion-MNIST is not in ``data/``).
 Ends with one line:
   bench-grading: full_course_s=<s> class30_s=<s> class30_per_student_s=<s> class_assignment=<id> jobs=<n> cores=<n>
 """
@@ -14,6 +18,7 @@ Ends with one line:
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import subprocess
 import sys
@@ -23,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from bench import choose_data  # benchmarks/bench.py, beside this file
 from course_grading.reference import REPO, SOLUTIONS, filled_submission
 
 RELEASE = REPO / "notebooks"
@@ -32,12 +38,23 @@ def assignments() -> list[str]:
     return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and p.name[:2].isdigit())
 
 
-def grade(assignment: str, folder: Path, jobs: int) -> float:
+def grade(assignment: str, folder: Path, jobs: int) -> tuple[float, dict[str, tuple[float, float]]]:
+    """Seconds to grade ``folder`` with make grade's command, and each student's (score, max_score)."""
+    out = folder.parent / f"results-{assignment}"
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "course_grading.grade", assignment, str(folder), "--out",
-                    str(folder.parent / f"results-{assignment}"), "--jobs", str(jobs)],
+                    str(out), "--jobs", str(jobs)],
                    check=True, capture_output=True, text=True)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    with open(out / "grades.csv", newline="") as f:
+        scores = {row["student"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(f)}
+    return seconds, scores
+
+
+def expect(condition: bool, message: str) -> None:
+    """A timing of a grading that went wrong means nothing: stop."""
+    if not condition:
+        sys.exit(f"bench-grading: {message}")
 
 
 def class_of(assignment: str, n: int, folder: Path) -> None:
@@ -58,6 +75,7 @@ def main() -> None:
     parser.add_argument("--class-assignment", default="01_sigmoid_bce")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args()
+    print(f"data for notebook 04: {choose_data()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         root = Path(tmp)
         full_course = 0.0
@@ -66,13 +84,21 @@ def main() -> None:
             folder.mkdir(parents=True)
             release = RELEASE / assignment / f"{assignment}.ipynb"
             nbformat.write(filled_submission(release, assignment), folder / f"{assignment}.ipynb")
-            seconds = grade(assignment, folder, args.jobs)
-            print(f"  {assignment}: one reference submission graded in {seconds:.1f} s", flush=True)
+            seconds, scores = grade(assignment, folder, args.jobs)
+            expect(len(scores) == 1 and all(score == top > 0 for score, top in scores.values()),
+                   f"the reference answer to {assignment} did not get full marks: {scores}")
+            print(f"  {assignment}: one reference submission graded in {seconds:.1f} s (full marks)", flush=True)
             full_course += seconds
         folder = root / "class" / args.class_assignment
         folder.mkdir(parents=True)
         class_of(args.class_assignment, 30, folder)
-        class_s = grade(args.class_assignment, folder, args.jobs)
+        class_s, scores = grade(args.class_assignment, folder, args.jobs)
+        full = sum(score == top for score, top in scores.values())
+        zero = sum(score == 0 for score, _ in scores.values())
+        expect(len(scores) == 30 and full == 10 and zero == 10,
+               f"expected 30 students, 10 with full marks and 10 with none; got {len(scores)}, {full}, {zero}")
+        print(f"  class of 30 for {args.class_assignment}: graded in {class_s:.1f} s "
+              f"({full} full marks, {zero} zero, {30 - full - zero} in between, as built)", flush=True)
     print(f"bench-grading: full_course_s={full_course:.1f} class30_s={class_s:.1f} "
           f"class30_per_student_s={class_s / 30:.2f} class_assignment={args.class_assignment} "
           f"jobs={args.jobs} cores={os.cpu_count()}")
