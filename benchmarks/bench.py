@@ -40,13 +40,21 @@ def choose_data() -> str:
     """Point COURSE_DATA_DIR at the data to use and describe the choice."""
     from course_utils.data import STANDIN_MARKER, fashion_mnist_raw_dir
 
+    def complete(raw: Path) -> bool:
+        return all((raw / name).is_file() for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                                       "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
+
     if os.environ.get("COURSE_DATA_DIR"):
         raw = fashion_mnist_raw_dir()
-        kind = "synthetic stand-in" if (raw / STANDIN_MARKER).is_file() else "real Fashion-MNIST"
-        return f"{kind} from COURSE_DATA_DIR={os.environ['COURSE_DATA_DIR']}"
+        if not complete(raw):
+            kind = "NO Fashion-MNIST files (loading them will fail)"
+        elif (raw / STANDIN_MARKER).is_file():
+            kind = "synthetic stand-in"
+        else:
+            kind = "real Fashion-MNIST"
+        return f"{kind} in COURSE_DATA_DIR={os.environ['COURSE_DATA_DIR']}"
     raw = fashion_mnist_raw_dir(REPO / "data")
-    if all((raw / name).is_file() for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")):
+    if complete(raw):
         return f"real Fashion-MNIST from {raw}"
     from conftest import ensure_standin
 
