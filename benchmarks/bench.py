@@ -38,11 +38,12 @@ THREADS = 1  # as in notebook 04: a model this small gains nothing from more
 
 def choose_data() -> str:
     """Point COURSE_DATA_DIR at the data to use and describe the choice."""
-    from course_utils.data import STANDIN_MARKER, fashion_mnist_raw_dir
+    from course_utils.data import FASHION_MNIST_FILES, STANDIN_MARKER, fashion_mnist_raw_dir
 
     def complete(raw: Path) -> bool:
-        return all((raw / name).is_file() for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                                       "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
+        """All four files are there, as the .gz archive or extracted (load_fashion_mnist extracts them)."""
+        return all((raw / name).is_file() or (raw / name.removesuffix(".gz")).is_file()
+                   for name in FASHION_MNIST_FILES)
 
     if os.environ.get("COURSE_DATA_DIR"):
         raw = fashion_mnist_raw_dir()
