@@ -1,25 +1,124 @@
-"""A feedback preprocessor that keeps the hidden tests hidden.
+"""Feedback a student can read safely: text and images only, hidden tests removed.
 
-nbgrader's feedback shows every test cell as it ran, hidden tests included.
-This preprocessor removes the hidden-test region from each test cell and
-shortens an error in such a cell to its last line (``AssertionError: ...``),
-so a student learns which check failed and why, not the test's code.
+:func:`feedback_html` turns an autograded notebook (the one rebuilt from the
+source and executed) into a standalone HTML page with no script at all:
+
+- Markdown and code come from the instructor's source and the student's own
+  answers, and are escaped; test cells lose their hidden-test region;
+- outputs are kept only for the answer cells and the visible test cells, and
+  only as escaped text and validated PNG images (no HTML or JavaScript from
+  any output); a hidden test cell shows only its score and the last line of
+  its error (``AssertionError: ...``); other cells show no output;
+- every graded cell shows its score.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import html
 from typing import Any
 
+import mistune
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader import utils
+
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN " + "HIDDEN TESTS", "### END " + "HIDDEN TESTS"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_TEXT = 20_000
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
+.cell { margin: 1rem 0; } .score { font-weight: bold; } .lost { color: #b00020; } .full { color: #1b5e20; }
+.out { background: #fff; border-left: 3px solid #ccc; } .err { border-left: 3px solid #b00020; color: #b00020; }
+img { max-width: 100%; }
+"""
+_markdown = mistune.create_markdown(escape=True)
 
 
-class HideHiddenTests(ClearHiddenTests):
-    def preprocess_cell(self, cell: NotebookNode, resources: Any, cell_index: int) -> tuple[NotebookNode, Any]:
-        if cell.cell_type == "code" and self.begin_test_delimeter in cell.source:
-            self._remove_hidden_test_region(cell)
-            cell.source = cell.source.rstrip() + "\n# (hidden tests ran here)"
-            for output in cell.get("outputs", []):
-                if output.output_type == "error":
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
-        return cell, resources
+def strip_hidden_tests(source: str) -> str:
+    """The source with every hidden-test region removed (and a note where it was)."""
+    lines, hidden, noted = [], False, False
+    for line in source.splitlines():
+        if BEGIN_HIDDEN in line:
+            hidden = True
+            if not noted:
+                lines.append("# (hidden tests ran here)")
+                noted = True
+        elif END_HIDDEN in line:
+            hidden = False
+        elif not hidden:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _text(text: Any) -> str:
+    text = "".join(text) if isinstance(text, list) else str(text)
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT] + "\n[... cut]"
+    return html.escape(text)
+
+
+def _png(data: Any) -> str | None:
+    try:
+        raw = base64.b64decode("".join(data) if isinstance(data, list) else str(data), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw.startswith(PNG_MAGIC):
+        return None
+    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(raw).decode()}">'
+
+
+def _error_line(output: NotebookNode) -> str:
+    return f'<pre class="out err">{_text(output.get("ename", "Error"))}: {_text(output.get("evalue", ""))}</pre>'
+
+
+def _outputs(cell: NotebookNode, errors_only: bool) -> list[str]:
+    parts = []
+    for output in cell.get("outputs", []):
+        kind = output.get("output_type")
+        if kind == "error":
+            parts.append(_error_line(output))
+        elif errors_only:
+            continue
+        elif kind == "stream":
+            css = "out err" if output.get("name") == "stderr" else "out"
+            parts.append(f'<pre class="{css}">{_text(output.get("text", ""))}</pre>')
+        elif kind in ("display_data", "execute_result"):
+            data = output.get("data", {})
+            image = _png(data["image/png"]) if "image/png" in data else None
+            if image:
+                parts.append(image)
+            elif "text/plain" in data:
+                parts.append(f'<pre class="out">{_text(data["text/plain"])}</pre>')
+    return parts
+
+
+def feedback_html(nb: NotebookNode, scores: dict[str, float], points: dict[str, float], title: str) -> str:
+    """A standalone page for one student: score, then each cell as described above."""
+    total, top = sum(scores.values()), sum(points.values())
+    body = [f"<h1>{html.escape(title)}</h1>", f'<p class="score">Score: {total:g} / {top:g}</p>']
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        parts = ['<div class="cell">']
+        if cell.get("cell_type") == "markdown":
+            parts.append(_markdown(source))
+        elif cell.get("cell_type") == "code":
+            hidden = BEGIN_HIDDEN in source
+            parts.append(f"<pre>{_text(strip_hidden_tests(source) if hidden else source)}</pre>")
+            if grade_id in points:
+                got = scores.get(grade_id, 0.0)
+                css = "full" if got == points[grade_id] else "lost"
+                parts.append(f'<p class="score {css}">{html.escape(grade_id)}: {got:g} / {points[grade_id]:g}</p>')
+            if utils.is_solution(cell) or grade_id in points:
+                parts += _outputs(cell, errors_only=hidden)
+        parts.append("</div>")
+        body.append("\n".join(parts))
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+            "style-src 'unsafe-inline'\">"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")

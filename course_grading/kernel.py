@@ -1,7 +1,11 @@
-"""The grading kernel: an IPython kernel that sandboxes itself before the first cell.
+"""The grading kernel: an IPython kernel that confines and limits itself before the first cell.
 
-Run by Jupyter from a kernelspec (see :func:`install_kernelspec`) as
-``python -m course_grading.kernel -f CONNECTION_FILE``.
+Jupyter starts it from a kernelspec (see :func:`install_kernelspec`) as
+``python -m course_grading.kernel -f CONNECTION_FILE``. When the grader sets
+``COURSE_GRADER_CONFINE=1`` this first process only replaces itself by
+bubblewrap (:func:`course_grading.confine.kernel_command`), which starts the
+same module again inside the sandbox; there, and in an unconfined run, the
+kernel applies the limits of :mod:`course_grading.sandbox` and starts.
 """
 
 from __future__ import annotations
@@ -22,24 +26,59 @@ def install_kernelspec(jupyter_dir: Path) -> Path:
         "argv": [sys.executable, "-m", "course_grading.kernel", "-f", "{connection_file}"],
         "display_name": "Python 3 (grading sandbox)",
         "language": "python",
+        # The sandbox runs in a session of its own, out of reach of a signal to nbgrader's
+        # process group: a cell that times out is interrupted by a message instead.
+        "interrupt_mode": "message",
     }
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
     return folder
 
 
-def main() -> None:
+def _connection_file(argv: list[str]) -> str:
+    return argv[argv.index("-f") + 1]
+
+
+def launch_confined(argv: list[str]) -> None:
+    """Replace this process by bubblewrap running the kernel inside the sandbox."""
+    from course_grading.confine import Limits, cap_processes, kernel_command
+
+    limits = Limits.from_environment()
+    cap_processes(limits.processes)
+    connection = _connection_file(argv)
+    fd = os.open(connection, os.O_RDONLY)
+    os.set_inheritable(fd, True)
+    font_cache = os.environ.get("COURSE_GRADER_FONT_CACHE")
+    command = kernel_command(connection, fd, limits, Path(font_cache) if font_cache else None)
+    os.execv(command[0], command)
+
+
+def run_kernel(argv: list[str]) -> None:
+    from course_grading import sandbox
+    from course_grading.confine import Limits
+
     # Output that bypasses sys.stdout (os.write(1, ...), C extensions) goes nowhere.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    os.environ.pop("NBGRADER_EXECUTION", None)
+    limits = Limits.from_environment()
+    if os.environ.get("COURSE_GRADER_INSIDE") == "1":
+        sandbox.seed_font_cache()
+    sandbox.resource_limits(limits)  # before any thread starts: every thread and child inherits them
+    sandbox.quiet_harmless_warnings()
     from ipykernel.kernelapp import IPKernelApp
 
-    from course_grading import sandbox
-
     app = IPKernelApp.instance(capture_fd_output=False)
-    app.initialize(sys.argv[1:])
-    sandbox.enter(app.shell)
+    app.initialize(argv)
+    sandbox.cap_output(app.shell, limits)
     app.start()
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if os.environ.get("COURSE_GRADER_CONFINE") == "1" and os.environ.get("COURSE_GRADER_INSIDE") != "1":
+        launch_confined(argv)
+    run_kernel(argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,476 @@
+"""Which answer code the grader runs: an allowlist checked on the syntax tree.
+
+A student's answer cell is never run as written. :func:`screen` keeps its
+definitions (imports, functions, classes, assignments to plain names), drops
+every other top-level statement (a demo call, a ``print``, a loop), and
+checks what it keeps against an allowlist:
+
+- imports only from the modules the course uses (``torch`` and its public
+  submodules, ``numpy``, ``math``, a few standard ones, ``course_utils.data``);
+- names that are local, allowed builtins, or functions, classes and modules
+  the notebook or the answers define or import (never data such as
+  ``X_train``, so a function cannot change what the tests read);
+- no name or attribute that starts with an underscore (``__code__``,
+  ``__class__``, ``torch._C``, ...), except ``super().__init__``;
+- no attribute from a short list of APIs that reach the interpreter, files
+  or raw memory (``load``, ``save``, ``tofile``, ``as_strided``, ``ctypes``,
+  ``overrides``, ``jit``, ``set_*`` switches, global hook registration, ...);
+- attributes are assigned only on ``self`` in a method, or ``grad``,
+  ``data`` and ``requires_grad`` on a local tensor;
+- no ``global``/``nonlocal``, decorators, ``async``, ``match``, IPython magics
+  or shell commands; classes only derive from ``nn.Module``.
+
+An answer that breaks a rule is not run at all: its exercise is graded as
+unanswered and the report says "needs review" with the reasons. Correct
+answers never need any of the refused constructs.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+MAX_SOURCE_CHARS = 50_000
+
+# module -> names that may be imported from it ("*": any public name not denied).
+ALLOWED_MODULES: dict[str, str] = {
+    "torch": "*", "torch.nn": "*", "torch.nn.functional": "*", "torch.nn.init": "*", "torch.optim": "*",
+    "torch.utils.data": "*", "torch.autograd": "*", "torch.distributions": "*", "torch.linalg": "*",
+    "torch.special": "*", "numpy": "*", "math": "*", "typing": "*", "collections": "*", "collections.abc": "*",
+    "itertools": "*", "functools": "*", "__future__": "*", "course_utils.data": "*", "course_utils.training": "*",
+}
+
+ALLOWED_BUILTINS = frozenset({
+    "abs", "all", "any", "bool", "callable", "chr", "dict", "divmod", "enumerate", "filter", "float", "frozenset",
+    "hash", "int", "isinstance", "issubclass", "iter", "len", "list", "map", "max", "min", "next", "ord", "pow",
+    "print", "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip", "super",
+    "complex", "bytes", "NotImplemented", "Ellipsis",
+    "Exception", "ArithmeticError", "AssertionError", "IndexError", "KeyError", "LookupError",
+    "NotImplementedError", "OverflowError", "RuntimeError", "StopIteration", "TypeError", "ValueError",
+    "ZeroDivisionError", "UserWarning", "Warning",
+})
+
+# Attributes that reach files, the interpreter, raw memory or global switches.
+DENIED_ATTRIBUTES = frozenset({
+    "load", "loads", "save", "savez", "savez_compressed", "savetxt", "loadtxt", "genfromtxt", "fromfile", "tofile",
+    "from_file", "memmap", "fromregex", "DataSource", "open", "compile", "jit", "export", "fx",
+    "hub", "package", "library", "ops", "classes", "overrides", "cpp_extension", "ctypes", "ctypeslib", "f2py",
+    "distutils", "testing", "multiprocessing", "distributed", "cuda", "mps", "xpu", "backends", "profiler",
+    "as_strided", "as_strided_", "stride_tricks", "lib", "untyped_storage", "storage", "data_ptr", "share_memory_",
+    "format_map", "hooks", "sys", "os", "builtins", "importlib", "inspect", "utils_hooks",
+    "use_deterministic_algorithms", "seterr", "seterrcall", "setbufsize", "dynamo", "compiler", "func", "monitor",
+    "mro", "f_locals", "f_globals", "f_back", "f_code", "gi_frame", "gi_code", "cr_frame", "cr_code",
+    "ag_frame", "ag_code", "tb_frame", "tb_next", "source", "info", "lookfor", "getsource", "get_type_hints",
+    "ForwardRef", "singledispatch", "singledispatchmethod", "cached_property",
+})
+DENIED_PREFIXES = ("set_", "register_module_", "_")
+ASSIGNABLE_ATTRIBUTES = frozenset({"grad", "data", "requires_grad"})
+MODULE_BASES = frozenset({"Module"})
+# nn.Module's own public attributes (torch 2.x): an answer's module may not redefine them.
+MODULE_ATTRIBUTES = frozenset({
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "compile", "cpu",
+    "cuda", "double", "dump_patches", "eval", "float", "get_buffer", "get_extra_state", "get_parameter",
+    "get_submodule", "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children",
+    "named_modules", "named_parameters", "parameters", "register_backward_hook", "register_buffer",
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
+    "register_module", "register_parameter", "register_state_dict_post_hook", "register_state_dict_pre_hook",
+    "requires_grad_", "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train",
+    "type", "xpu", "zero_grad",
+})
+
+
+@dataclass
+class Screened:
+    """The code of one answer cell that may run, and why the rest does not."""
+
+    source: str
+    problems: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def runnable(self) -> bool:
+        return not self.problems
+
+
+def defined_names(sources: Iterable[str]) -> set[str]:
+    """Top-level names that cells define as functions, classes or imports (not data)."""
+    names: set[str] = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Import):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                names.update(a.asname or a.name for a in node.names if a.name != "*")
+    return names
+
+
+def _bound_names(node: ast.AST) -> set[str]:
+    """Names a function, lambda or comprehension binds in its own scope."""
+    bound: set[str] = set()
+    if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        for gen in node.generators:
+            bound |= {n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
+        return bound
+    args = node.args  # FunctionDef or Lambda
+    for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
+        if a is not None:
+            bound.add(a.arg)
+    stack: list[ast.AST] = list(node.body) if isinstance(node.body, list) else [node.body]
+    while stack:
+        child = stack.pop()
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(child.name)  # its body is a scope of its own
+            continue
+        if isinstance(child, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
+            bound.add(child.id)
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in child.names)
+        elif isinstance(child, ast.ExceptHandler) and child.name:
+            bound.add(child.name)
+        stack.extend(ast.iter_child_nodes(child))
+    return bound
+
+
+class _Checker(ast.NodeVisitor):
+    """Walks kept code and records every rule it breaks."""
+
+    def __init__(self, allowed_globals: set[str]) -> None:
+        self.globals = allowed_globals
+        self.problems: list[str] = []
+        self.scopes: list[set[str]] = []
+        self.self_names: list[tuple[int, str]] = []  # (scope depth, name of a method's first parameter)
+        self.classes: set[str] = set()
+
+    def problem(self, node: ast.AST, message: str) -> None:
+        text = f"line {getattr(node, 'lineno', '?')}: {message}"
+        if text not in self.problems:
+            self.problems.append(text)
+
+    # --- scopes -------------------------------------------------------------
+    def _resolve(self, name: str) -> int | None:
+        for depth in range(len(self.scopes) - 1, -1, -1):
+            if name in self.scopes[depth]:
+                return depth
+        return None
+
+    def _is_self(self, name: str) -> bool:
+        depth = self._resolve(name)
+        return depth is not None and (depth, name) in self.self_names
+
+    def _in_scope(self, node: ast.AST, body: Iterable[ast.AST], self_name: str | None = None) -> None:
+        self.scopes.append(_bound_names(node))
+        if self_name is not None:
+            self.self_names.append((len(self.scopes) - 1, self_name))
+        for child in body:
+            self.visit(child)
+        if self_name is not None:
+            self.self_names.pop()
+        self.scopes.pop()
+
+    # --- definitions ----------------------------------------------------------
+    def visit_FunctionDef(self, node: ast.FunctionDef, method_of: str | None = None) -> None:
+        if node.decorator_list:
+            self.problem(node, f"decorators are not allowed here ({node.name})")
+        if node.name.startswith("_") and not (method_of and node.name == "__init__"):
+            self.problem(node, f"names starting with an underscore are not allowed here ({node.name})")
+        args = node.args
+        for default in args.defaults + [d for d in args.kw_defaults if d is not None]:
+            self.visit(default)
+        for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
+            if a is not None:
+                self._check_identifier(a, a.arg)
+                if a.annotation is not None:
+                    self.visit(a.annotation)
+        if node.returns is not None:
+            self.visit(node.returns)
+        self_name = None
+        positional = args.posonlyargs + args.args
+        if method_of and positional:
+            self_name = positional[0].arg
+            if self_name in _assigned_names(node):
+                self.problem(node, f"{node.name}: the parameter {self_name} is assigned to")
+                self_name = None
+        self._in_scope(node, node.body, self_name)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self.problem(node, "async functions are not allowed here")
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
+            self.visit(default)
+        self._in_scope(node, [node.body])
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
+        self.visit(node.generators[0].iter)
+        self.scopes.append(_bound_names(node))
+        for i, gen in enumerate(node.generators):
+            if i:
+                self.visit(gen.iter)
+            for cond in gen.ifs:
+                self.visit(cond)
+            self.visit(gen.target)
+        for part in ((node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)):
+            self.visit(part)
+        self.scopes.pop()
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.classes.add(node.name)
+        if node.decorator_list or node.keywords:
+            self.problem(node, f"class {node.name}: decorators and class keywords are not allowed here")
+        if not node.bases or not all(self._is_module_base(b) for b in node.bases):
+            self.problem(node, f"class {node.name} must derive from nn.Module (and nothing else)")
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef):
+                if item.name in MODULE_ATTRIBUTES:
+                    self.problem(item, f"class {node.name} may not override nn.Module.{item.name}")
+                self.visit_FunctionDef(item, method_of=node.name)
+            elif isinstance(item, ast.Expr) and isinstance(item.value, ast.Constant):
+                continue
+            elif isinstance(item, ast.Pass):
+                continue
+            else:
+                self.problem(item, f"class {node.name}: only methods and a docstring are allowed in its body")
+
+    def _is_module_base(self, base: ast.expr) -> bool:
+        if isinstance(base, ast.Attribute) and base.attr in MODULE_BASES:
+            self.visit(base)
+            return True
+        return isinstance(base, ast.Name) and base.id in MODULE_BASES and base.id in self.globals
+
+    # --- statements -----------------------------------------------------------
+    def visit_Global(self, node: ast.Global) -> None:
+        self.problem(node, "global is not allowed here")
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        self.problem(node, "nonlocal is not allowed here")
+
+    def visit_Match(self, node: ast.AST) -> None:
+        self.problem(node, "match statements are not allowed here")
+
+    def visit_Await(self, node: ast.Await) -> None:
+        self.problem(node, "await is not allowed here")
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.name not in ALLOWED_MODULES:
+                self.problem(node, f"import {alias.name}: only {_module_list()} may be imported")
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = node.module or ""
+        if node.level or module not in ALLOWED_MODULES:
+            self.problem(node, f"from {'.' * node.level}{module} import ...: only {_module_list()} may be imported")
+            return
+        for alias in node.names:
+            if alias.name == "*" or not self._allowed_attribute(alias.name):
+                self.problem(node, f"from {module} import {alias.name} is not allowed here")
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self._check_target(target)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        self._check_target(node.target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+        self.visit(node.annotation)
+        self._check_target(node.target)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            self._check_target(target)
+
+    def visit_For(self, node: ast.For) -> None:
+        self.visit(node.iter)
+        self._check_target(node.target)
+        for child in node.body + node.orelse:
+            self.visit(child)
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                self._check_target(item.optional_vars)
+        for child in node.body:
+            self.visit(child)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self._check_target(node.target)
+
+    def _check_target(self, target: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            self._check_identifier(target, target.id)
+            if self._resolve(target.id) is None and self.scopes:
+                self.problem(target, f"assigning the global name {target.id} is not allowed here")
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._check_target(element)
+        elif isinstance(target, ast.Starred):
+            self._check_target(target.value)
+        elif isinstance(target, ast.Attribute):
+            self.visit(target.value)
+            root = _root_name(target)
+            if not self._allowed_attribute(target.attr):
+                self.problem(target, f".{target.attr} is not allowed here")
+                return
+            if isinstance(target.value, ast.Name) and self._is_self(target.value.id):
+                return
+            if root is not None and self._resolve(root) is not None and target.attr in ASSIGNABLE_ATTRIBUTES:
+                return
+            self.problem(target, f"assigning the attribute .{target.attr} is not allowed here "
+                                 "(only self.<name> in a method, or .grad/.data/.requires_grad of a local tensor)")
+        elif isinstance(target, ast.Subscript):
+            self.visit(target)
+            root = _root_name(target)
+            if root is None or self._resolve(root) is None:
+                self.problem(target, "assigning an item of something that is not a local variable is not allowed here")
+        else:
+            self.problem(target, "this assignment target is not allowed here")
+
+    # --- expressions ------------------------------------------------------------
+    def visit_Name(self, node: ast.Name) -> None:
+        self._check_identifier(node, node.id)
+        if isinstance(node.ctx, ast.Load) and self._resolve(node.id) is None:
+            if node.id not in self.globals and node.id not in ALLOWED_BUILTINS:
+                if hasattr(builtins, node.id):
+                    self.problem(node, f"{node.id}() is not allowed here")
+                else:
+                    self.problem(node, f"the name {node.id} is not allowed here: use only the function's "
+                                       "arguments, its own variables, and functions or modules the notebook defines")
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr == "__init__" and _is_plain_super(node.value):
+            self.visit(node.value)
+            return
+        if node.attr == "format":
+            if not _is_plain_template(node.value):
+                self.problem(node, ".format is allowed on a literal string with plain fields only ({}, {0}, {name:.3f})")
+            return
+        if self._allowed_attribute(node.attr):
+            if isinstance(node.value, ast.Name) and node.value.id in self.classes and self._resolve(node.value.id) is None:
+                self.problem(node, f"{node.value.id}.{node.attr}: use an instance, not the class's attributes")
+        else:
+            self.problem(node, f".{node.attr} is not allowed here")
+        self.visit(node.value)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Name) and node.func.id == "super" and (node.args or node.keywords):
+            self.problem(node, "super() takes no arguments here")
+        self.generic_visit(node)
+
+    def _allowed_attribute(self, name: str) -> bool:
+        return not name.startswith(DENIED_PREFIXES) and name not in DENIED_ATTRIBUTES
+
+    def _check_identifier(self, node: ast.AST, name: str) -> None:
+        if name.startswith("__"):
+            self.problem(node, f"the name {name} is not allowed here")
+
+
+def _assigned_names(node: ast.FunctionDef) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+
+
+def _root_name(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _is_plain_super(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
+            and not node.args and not node.keywords)
+
+
+def _is_plain_template(node: ast.expr) -> bool:
+    """A literal format string whose fields name no attribute or item ("{0.x}", "{0[k]}")."""
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return False
+    try:
+        fields = [f for _, f, spec, _ in string.Formatter().parse(node.value) if f is not None]
+        specs = [spec for _, f, spec, _ in string.Formatter().parse(node.value) if spec]
+    except ValueError:
+        return False
+    return not any("." in f or "[" in f for f in fields) and not any("{" in spec for spec in specs)
+
+
+def _module_list() -> str:
+    return ", ".join(sorted(m for m in ALLOWED_MODULES if m != "__future__"))
+
+
+def _statement_kind(node: ast.stmt) -> str:
+    return type(node).__name__.lower()
+
+
+def screen(source: str, allowed_globals: Iterable[str] = ()) -> Screened:
+    """The part of an answer cell that may run, or the reasons it may not.
+
+    ``allowed_globals`` are the names the notebook's own cells define
+    (functions, classes, imports); names the answer defines are added.
+    """
+    if len(source) > MAX_SOURCE_CHARS:
+        return Screened("", [f"the cell has {len(source)} characters (at most {MAX_SOURCE_CHARS})"])
+    magic = next((line.strip() for line in source.splitlines() if line.lstrip().startswith(("%", "!"))), None)
+    if magic is not None:
+        return Screened("", [f"IPython magics and shell commands are not allowed in an answer: {magic[:60]}"])
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        return Screened("", [f"not valid Python: {error.msg} (line {error.lineno})"])
+    except (ValueError, RecursionError, MemoryError) as error:
+        return Screened("", [f"the code could not be read: {type(error).__name__}"])
+    definitions: list[ast.stmt] = []
+    assignments: list[ast.stmt] = []
+    dropped: list[str] = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+            definitions.append(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and all(
+                isinstance(t, ast.Name) for t in (node.targets if isinstance(node, ast.Assign) else [node.target])):
+            assignments.append(node)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            definitions.append(node)
+        elif not isinstance(node, ast.Pass):
+            dropped.append(f"line {node.lineno}: a top-level {_statement_kind(node)} statement (only definitions run)")
+    names = set(allowed_globals) | defined_names([_unparse(definitions)])
+    names |= {t.id for n in assignments for t in (n.targets if isinstance(n, ast.Assign) else [n.target])}
+    checker = _Checker(names)
+    try:
+        for node in definitions:
+            checker.visit(node)
+        kept = list(definitions)
+        for node in assignments:  # a constant such as EPS = 1e-7 is kept; anything the rules refuse is dropped
+            alone = _Checker(names)
+            alone.visit(node)
+            if alone.problems:
+                dropped.append(f"line {node.lineno}: a top-level assignment that is not allowed here "
+                               f"({alone.problems[0].split(': ', 1)[-1]})")
+            else:
+                kept.append(node)
+    except RecursionError:
+        return Screened("", ["the code is nested too deeply to check"], dropped)
+    if checker.problems:
+        return Screened("", checker.problems, dropped)
+    kept.sort(key=lambda n: n.lineno)
+    return Screened(_unparse(kept), [], dropped)
+
+
+def _unparse(nodes: list[ast.stmt]) -> str:
+    return ast.unparse(ast.Module(body=nodes, type_ignores=[])) + "\n" if nodes else ""

@@ -1,0 +1,205 @@
+"""Operating-system confinement of a grading kernel, with bubblewrap.
+
+Each submission's kernel runs inside ``bwrap`` (bubblewrap, the sandbox
+Flatpak uses), set up before Python starts and covering every thread and
+child process of the kernel:
+
+- its own user, PID, IPC and UTS namespaces: it sees and can signal only its
+  own processes, and all of them die with it (``--die-with-parent``); it runs
+  as user ``nobody`` of its namespace, with no capabilities;
+- a filesystem built from nothing: Python, the virtual environment, system
+  libraries, ``course_utils`` and the data folders read-only; the kernel's
+  connection file read-only; a private ``/tmp`` and ``/dev/shm``, each a small
+  ``tmpfs`` (which caps the bytes it can write); nothing else of the host,
+  so no ``solutions/``, gradebook, other students' files or home folder;
+- no network: nbgrader itself runs in a network namespace of its own that
+  holds only a loopback interface (:func:`offline_command`), and the kernel
+  shares it to talk to nbgrader;
+- resource limits the kernel sets on itself before any cell runs: memory,
+  CPU seconds, file size, and the number of processes (see
+  :mod:`course_grading.sandbox`; for a grader running as root, whose
+  processes that limit does not bind, a pids cgroup: :func:`cap_processes`).
+
+:func:`status` tells whether this machine can do it, and what to install if not.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+NOBODY = 65534  # the sandbox's user id inside its own user namespace
+INSTALL_HINT = (
+    "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap; "
+    "Arch: sudo pacman -S bubblewrap)"
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits, each overridable by an environment variable of the grader."""
+
+    memory_mb: int = 4096
+    cpu_seconds: int = 900
+    file_mb: int = 64
+    processes: int = 64
+    tmp_mb: int = 256
+    shm_mb: int = 64
+    output_kb: int = 512
+
+    @classmethod
+    def from_environment(cls, env: dict[str, str] | None = None) -> Limits:
+        """Limits from ``COURSE_GRADER_<NAME>`` variables (e.g. COURSE_GRADER_MEMORY_MB); bad values are refused."""
+        env = os.environ if env is None else env
+        values = {}
+        for name in cls.__dataclass_fields__:
+            key = f"COURSE_GRADER_{name.upper()}"
+            if key in env:
+                try:
+                    values[name] = int(env[key])
+                except ValueError:
+                    raise ValueError(f"{key} must be a whole number, got {env[key]!r}") from None
+                if values[name] < 1:
+                    raise ValueError(f"{key} must be at least 1, got {values[name]}")
+        return cls(**values)
+
+
+@lru_cache(maxsize=1)
+def status() -> tuple[bool, str]:
+    """(available, explanation): can this machine confine a kernel with bubblewrap?"""
+    if not sys.platform.startswith("linux"):
+        return False, f"OS confinement needs Linux (this is {sys.platform}); grade on a Linux machine"
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return False, f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}"
+    probe = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc",
+             "--dev", "/dev", "true"]
+    try:
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return False, f"bubblewrap could not be run: {error}"
+    if result.returncode != 0:
+        return False, ("bubblewrap cannot create namespaces here (" + result.stderr.strip()[:200] + "): enable "
+                       "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 "
+                       "also kernel.apparmor_restrict_unprivileged_userns=0)")
+    return True, f"bubblewrap at {bwrap}"
+
+
+CGROUP_PREFIX = "course-grader-"
+
+
+def _pids_cgroup_root() -> Path | None:
+    """A pids cgroup folder this (root) process may create groups in, or None."""
+    for root in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        if (root / "cgroup.procs").is_file() and os.access(root, os.W_OK):
+            if root.name == "pids" or "pids" in (root / "cgroup.subtree_control").read_text(errors="ignore"):
+                return root
+    return None
+
+
+def cap_processes(limit: int) -> str:
+    """Put this process (and so the sandbox it becomes) under a cap on processes and threads.
+
+    An unprivileged grader gets it from RLIMIT_NPROC, which the kernel sets on
+    itself inside its user namespace. The kernel does not apply that limit to
+    root, so a grader running as root uses a pids cgroup instead.
+    """
+    if os.geteuid() != 0:
+        return "processes: RLIMIT_NPROC"
+    root = _pids_cgroup_root()
+    if root is None:
+        return "processes: not capped (running as root without a writable pids cgroup)"
+    group = root / f"{CGROUP_PREFIX}{os.getpid()}"
+    group.mkdir(exist_ok=True)
+    (group / "pids.max").write_text(str(limit))
+    (group / "cgroup.procs").write_text(str(os.getpid()))
+    return f"processes: pids cgroup {group}"
+
+
+def remove_empty_cgroups() -> None:
+    """Remove the pids cgroups of kernels that have ended (a group still in use stays)."""
+    root = _pids_cgroup_root() if os.geteuid() == 0 else None
+    if root is None:
+        return
+    for group in root.glob(f"{CGROUP_PREFIX}*"):
+        try:
+            group.rmdir()
+        except OSError:
+            pass
+
+
+def offline_command(argv: list[str]) -> list[str]:
+    """``argv`` (nbgrader) in a network namespace of its own: loopback only, no way out."""
+    return [shutil.which("bwrap") or "bwrap", "--dev-bind", "/", "/", "--unshare-net", "--die-with-parent",
+            "--", *argv]
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"cannot find the package {name}")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+def readable_paths() -> list[Path]:
+    """Host folders the kernel may read: Python, packages, course_utils, data (nothing else of the host)."""
+    paths = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    paths |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()}
+    course_utils = _package_dir("course_utils")
+    paths |= {course_utils, _package_dir("course_grading"), course_utils.parent / "data"}
+    if os.environ.get("COURSE_DATA_DIR"):
+        paths.add(Path(os.environ["COURSE_DATA_DIR"]).resolve())
+    repo = course_utils.parent
+    # Never the repository itself (solutions/, the gradebook), only the folders above.
+    paths = {p for p in paths if p.exists() and p != repo and not (repo in p.parents and p.parent == repo
+                                                                      and p.name not in {"course_utils",
+                                                                                         "course_grading", "data",
+                                                                                         ".venv", ".cache"})}
+    return sorted(paths)
+
+
+def kernel_command(connection_file: str, connection_fd: int, limits: Limits,
+                   font_cache: Path | None = None) -> list[str]:
+    """The bwrap command line that runs the grading kernel.
+
+    ``connection_fd`` is an open, inheritable descriptor of ``connection_file``:
+    bwrap copies it into the sandbox, so the sandbox user never needs to read
+    the grader's file.
+    """
+    connection = Path(connection_file).resolve()
+    argv = [shutil.which("bwrap") or "bwrap",
+            "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--uid", str(NOBODY), "--gid", str(NOBODY),
+            "--hostname", "grader", "--clearenv"]
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        argv += ["--ro-bind-try", top, top]
+    for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts", "/etc/alternatives"):
+        argv += ["--ro-bind-try", etc, etc]
+    argv += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp",
+             "--size", str(limits.shm_mb * 2**20), "--tmpfs", "/dev/shm"]
+    for path in readable_paths():
+        argv += ["--ro-bind", str(path), str(path)]
+    if font_cache is not None and font_cache.is_dir():
+        argv += ["--ro-bind", str(font_cache), "/run/host-matplotlib"]
+    argv += ["--ro-bind-data", str(connection_fd), str(connection), "--chdir", "/tmp"]
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
+           "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+           "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "COURSE_GRADER_INSIDE": "1"}
+    for key, value in os.environ.items():
+        if key.startswith("COURSE_") and key not in ("COURSE_GRADER_CONFINE",):
+            env[key] = value
+    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    for key, value in sorted(env.items()):
+        argv += ["--setenv", key, value]
+    argv += ["--", sys.executable, "-m", "course_grading.kernel", "-f", str(connection)]
+    return argv
