@@ -6,13 +6,16 @@ Builds synthetic submissions from the reference solution (course_grading.referen
 - one student's full course: the reference answer to every assignment, each
   graded with `python -m course_grading.grade`, times added up;
 - a class of 30 for one assignment: a third right, a third blank, a third
-  with one answer left blank, graded in one run.
+  with one answer left blank, graded in one run by make grade, and the same
+  30 notebooks graded side by side by plain ``nbgrader autograde`` (one
+  process, the ordinary kernel, no sandbox) with the course's config.
 Every score is checked against what the submission deserves, and the run
 stops if one is wrong: a timing of a wrong grading means nothing. Notebook
 04's data are chosen as ``make bench`` chooses them (the stand-in if the real
 Fashion-MNIST is not in ``data/``).
 Ends with one line:
-  bench-grading: full_course_s=<s> class30_s=<s> class30_per_student_s=<s> class_assignment=<id> jobs=<n> cores=<n>
+  bench-grading: full_course_s=<s> class30_s=<s> class30_per_student_s=<s> plain30_per_student_s=<s>
+                 speedup_vs_plain=<x> class_assignment=<id> jobs=<n> cores=<n>
 """
 
 from __future__ import annotations
@@ -29,13 +32,10 @@ from pathlib import Path
 import nbformat
 
 from bench import choose_data  # benchmarks/bench.py, beside this file
-from course_grading.reference import REPO, SOLUTIONS, filled_submission
+from course_grading.course import Course, assignments
+from course_grading.reference import REPO, filled_submission
 
 RELEASE = REPO / "notebooks"
-
-
-def assignments() -> list[str]:
-    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and p.name[:2].isdigit())
 
 
 def grade(assignment: str, folder: Path, jobs: int) -> tuple[float, dict[str, tuple[float, float]]]:
@@ -48,6 +48,26 @@ def grade(assignment: str, folder: Path, jobs: int) -> tuple[float, dict[str, tu
     seconds = time.perf_counter() - start
     with open(out / "grades.csv", newline="") as f:
         scores = {row["student"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(f)}
+    return seconds, scores
+
+
+def grade_plain(assignment: str, folder: Path) -> tuple[float, dict[str, tuple[float, float]]]:
+    """Seconds for plain `nbgrader autograde` of every notebook in ``folder`` (after generate), and the scores."""
+    course = Course(folder.parent / f"plain-{assignment}", assignment, confined=False)
+    course.generate()
+    students = []
+    for path in sorted(folder.glob("*.ipynb")):
+        student = path.name.split("_", 1)[0]
+        course.submit(student, nbformat.read(path, as_version=4))
+        students.append(student)
+    start = time.perf_counter()
+    result = course.autograde(plain=True)
+    seconds = time.perf_counter() - start
+    expect(result.returncode == 0, f"plain nbgrader autograde failed: {result.stderr[-2000:]}")
+    scores = {}
+    for student in students:
+        cells = course.scores(student)
+        scores[student] = (sum(s for s, _ in cells.values()), sum(t for _, t in cells.values()))
     return seconds, scores
 
 
@@ -97,10 +117,16 @@ def main() -> None:
         zero = sum(score == 0 for score, _ in scores.values())
         expect(len(scores) == 30 and full == 10 and zero == 10,
                f"expected 30 students, 10 with full marks and 10 with none; got {len(scores)}, {full}, {zero}")
-        print(f"  class of 30 for {args.class_assignment}: graded in {class_s:.1f} s "
+        print(f"  class of 30 for {args.class_assignment}: make grade in {class_s:.1f} s "
               f"({full} full marks, {zero} zero, {30 - full - zero} in between, as built)", flush=True)
+        plain_s, plain_scores = grade_plain(args.class_assignment, folder)
+        expect(sorted(plain_scores.values()) == sorted(scores.values()),
+               "plain nbgrader and make grade gave the class different scores")
+        print(f"  the same class with plain nbgrader autograde: {plain_s:.1f} s (same scores)", flush=True)
+    print(f"  per student: make grade {class_s / 30:.2f} s, plain nbgrader {plain_s / 30:.2f} s")
     print(f"bench-grading: full_course_s={full_course:.1f} class30_s={class_s:.1f} "
-          f"class30_per_student_s={class_s / 30:.2f} class_assignment={args.class_assignment} "
+          f"class30_per_student_s={class_s / 30:.2f} plain30_per_student_s={plain_s / 30:.2f} "
+          f"speedup_vs_plain={plain_s / class_s:.2f} class_assignment={args.class_assignment} "
           f"jobs={args.jobs} cores={os.cpu_count()}")
 
 

@@ -29,18 +29,24 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib
 import string
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 MAX_SOURCE_CHARS = 50_000
 
-# module -> names that may be imported from it ("*": any public name not denied).
-ALLOWED_MODULES: dict[str, str] = {
+# module -> names that may be imported from it ("*": any public name not denied; a set: only
+# those, and only with ``from module import name``).
+ALLOWED_MODULES: dict[str, str | frozenset[str]] = {
     "torch": "*", "torch.nn": "*", "torch.nn.functional": "*", "torch.nn.init": "*", "torch.optim": "*",
+    "torch.optim.lr_scheduler": "*", "torch.utils": "*",
     "torch.utils.data": "*", "torch.autograd": "*", "torch.distributions": "*", "torch.linalg": "*",
     "torch.special": "*", "numpy": "*", "math": "*", "typing": "*", "collections": "*", "collections.abc": "*",
-    "itertools": "*", "functools": "*", "__future__": "*", "course_utils.data": "*", "course_utils.training": "*",
+    "itertools": "*", "functools": "*", "__future__": "*",
+    "course_utils.data": frozenset({"minibatches", "train_test_split", "make_blobs", "load_exam_scores"}),
+    "course_utils.training": frozenset({"make_sgd", "make_softmax_model", "SOFTMAX_RECIPE"}),
 }
 
 ALLOWED_BUILTINS = frozenset({
@@ -64,7 +70,10 @@ DENIED_ATTRIBUTES = frozenset({
     "use_deterministic_algorithms", "seterr", "seterrcall", "setbufsize", "dynamo", "compiler", "func", "monitor",
     "mro", "f_locals", "f_globals", "f_back", "f_code", "gi_frame", "gi_code", "cr_frame", "cr_code",
     "ag_frame", "ag_code", "tb_frame", "tb_next", "source", "info", "lookfor", "getsource", "get_type_hints",
-    "ForwardRef", "singledispatch", "singledispatchmethod", "cached_property",
+    "ForwardRef", "singledispatch", "singledispatchmethod", "cached_property", "savefig", "imsave", "imread",
+    "print_figure", "print_png", "write_png", "rc_file", "style", "model_zoo", "download_url_to_file",
+    "tensorboard", "bottleneck", "collect_env", "mobile_optimizer", "checkpoint", "sharing", "update_wrapper",
+    "wraps", "swap_tensors", "attrgetter", "methodcaller",
 })
 DENIED_PREFIXES = ("set_", "register_module_", "_")
 ASSIGNABLE_ATTRIBUTES = frozenset({"grad", "data", "requires_grad"})
@@ -88,8 +97,9 @@ class Screened:
     """The code of one answer cell that may run, and why the rest does not."""
 
     source: str
-    problems: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # why the answer does not run at all
+    dropped: list[str] = field(default_factory=list)  # top-level statements left out (they never run)
+    refused: list[str] = field(default_factory=list)  # of those, the ones that broke a rule: worth a human look
 
     @property
     def runnable(self) -> bool:
@@ -143,11 +153,127 @@ def _bound_names(node: ast.AST) -> set[str]:
     return bound
 
 
+@dataclass(frozen=True)
+class Context:
+    """What an answer cell may use and bind, from the notebook around it (see :func:`notebook_context`).
+
+    ``names``: functions, classes and modules the notebook and the answers define or import;
+    ``protected``: names the answer may not bind (builtins, and whatever the rest of the notebook
+    binds: a test must find its helpers and data as the notebook made them);
+    ``imports``: the notebook's own imports (an answer may repeat them);
+    ``modules``: {name: (module, attribute or "")} of the notebook's and the answer's imports.
+    """
+
+    names: frozenset[str] = frozenset()
+    protected: frozenset[str] = frozenset()
+    imports: frozenset[tuple[str, str, str]] = frozenset()
+    modules: tuple[tuple[str, tuple[str, str]], ...] = ()
+
+
+def _imports(tree: ast.Module) -> tuple[set[tuple[str, str, str]], dict[str, tuple[str, str]]]:
+    """The (module, name, alias) triples of a module's top-level imports, and {bound name: (module, attr)}."""
+    triples: set[tuple[str, str, str]] = set()
+    modules: dict[str, tuple[str, str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                triples.add((a.name, "", a.asname or ""))
+                if a.asname:
+                    modules[a.asname] = (a.name, "")
+                else:
+                    modules[a.name.split(".")[0]] = (a.name.split(".")[0], "")
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for a in node.names:
+                triples.add((node.module, a.name, a.asname or ""))
+                modules[a.asname or a.name] = (node.module, a.name)
+    return triples, modules
+
+
+def _top_level_bindings(tree: ast.Module) -> set[str]:
+    """Every name a cell binds at the top level (definitions, imports, assignments, loop variables)."""
+    bound: set[str] = set()
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        stack.extend(ast.iter_child_nodes(node))
+    return bound
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def notebook_context(others: Iterable[str], answers: dict[str, str], source_answers: dict[str, str]) -> dict[str, Context]:
+    """{grade_id: Context} for each answer: ``others`` are the sources of the notebook's other code cells,
+    ``answers`` the submitted answers and ``source_answers`` the instructor's, by grade id."""
+    others = list(others)
+    names = defined_names(others + list(answers.values()))
+    imports: set[tuple[str, str, str]] = set()
+    modules: dict[str, tuple[str, str]] = {}
+    bound_by_others: set[str] = set()
+    for text in others:
+        tree = _parse(text)
+        if tree is not None:
+            triples, found = _imports(tree)
+            imports |= triples
+            modules.update(found)
+            bound_by_others |= _top_level_bindings(tree)
+    own = {gid: _top_level_bindings(_parse(text) or ast.Module(body=[], type_ignores=[]))
+           for gid, text in source_answers.items()}
+    contexts = {}
+    for gid in answers:
+        protected = set(dir(builtins)) | bound_by_others
+        for other_gid, bound in own.items():
+            if other_gid != gid:
+                protected |= bound
+        protected -= own.get(gid, set())
+        contexts[gid] = Context(frozenset(names), frozenset(protected), frozenset(imports),
+                                tuple(sorted(modules.items())))
+    return contexts
+
+
+_FORBIDDEN_VALUES: list[object] = [getattr(builtins, n) for n in (
+    "getattr", "setattr", "delattr", "vars", "globals", "locals", "eval", "exec", "compile", "open", "__import__",
+    "type", "object", "breakpoint", "input", "memoryview", "id", "dir", "help")]
+
+
+_REFLECTIVE_MODULES = frozenset({"operator", "_operator", "builtins", "sys", "os", "posix", "pickle", "_pickle",
+                                 "copyreg", "io", "_io", "marshal", "importlib", "inspect", "ctypes", "_ctypes",
+                                 "subprocess", "threading", "_thread", "gc", "types", "code", "codeop", "runpy",
+                                 "pickletools", "shelve", "socket", "signal", "functools"})
+_HARMLESS_FUNCTOOLS = frozenset({"reduce", "partial", "lru_cache", "cache", "cmp_to_key", "total_ordering"})
+
+
+def _forbidden_value(value: object) -> bool:
+    """A builtin or a function from a module that reaches the interpreter (getattr, exec, pickle, operator, ...)."""
+    if any(value is f for f in _FORBIDDEN_VALUES):
+        return True
+    module = getattr(value, "__module__", None)
+    if not isinstance(module, str) or module.split(".")[0] not in _REFLECTIVE_MODULES:
+        return False
+    return not (module == "functools" and getattr(value, "__name__", "") in _HARMLESS_FUNCTOOLS)
+
+
 class _Checker(ast.NodeVisitor):
     """Walks kept code and records every rule it breaks."""
 
-    def __init__(self, allowed_globals: set[str]) -> None:
+    def __init__(self, allowed_globals: set[str], modules: dict[str, tuple[str, str]] | None = None,
+                 allowed_module_names: set[str] | None = None) -> None:
         self.globals = allowed_globals
+        self.modules = dict(modules or {})
+        self.allowed_modules = set(ALLOWED_MODULES) | (allowed_module_names or set())
         self.problems: list[str] = []
         self.scopes: list[set[str]] = []
         self.self_names: list[tuple[int, str]] = []  # (scope depth, name of a method's first parameter)
@@ -268,15 +394,21 @@ class _Checker(ast.NodeVisitor):
         for alias in node.names:
             if alias.name not in ALLOWED_MODULES:
                 self.problem(node, f"import {alias.name}: only {_module_list()} may be imported")
+            elif ALLOWED_MODULES[alias.name] != "*":
+                self.problem(node, f"import {alias.name}: use from {alias.name} import <name> "
+                                   f"({', '.join(sorted(ALLOWED_MODULES[alias.name]))})")
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
         if node.level or module not in ALLOWED_MODULES:
             self.problem(node, f"from {'.' * node.level}{module} import ...: only {_module_list()} may be imported")
             return
+        names = ALLOWED_MODULES[module]
         for alias in node.names:
-            if alias.name == "*" or not self._allowed_attribute(alias.name):
+            if alias.name == "*" or not self._allowed_attribute(alias.name) or (names != "*" and alias.name not in names):
                 self.problem(node, f"from {module} import {alias.name} is not allowed here")
+            else:
+                self._refused_value(node, f"{module}.{alias.name}", _import_value(module, alias.name))
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
@@ -367,9 +499,38 @@ class _Checker(ast.NodeVisitor):
         if self._allowed_attribute(node.attr):
             if isinstance(node.value, ast.Name) and node.value.id in self.classes and self._resolve(node.value.id) is None:
                 self.problem(node, f"{node.value.id}.{node.attr}: use an instance, not the class's attributes")
+            self._check_chain(node)
         else:
             self.problem(node, f".{node.attr} is not allowed here")
         self.visit(node.value)
+
+    def _check_chain(self, node: ast.Attribute) -> None:
+        """Follow ``module.a.b`` on the real modules: no module outside the allowlist, no reflective function."""
+        attrs: list[str] = []
+        root: ast.expr = node
+        while isinstance(root, ast.Attribute):
+            attrs.append(root.attr)
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id not in self.modules or self._resolve(root.id) is not None:
+            return
+        value = _import_value(*self.modules[root.id])
+        path = root.id
+        for attr in reversed(attrs):
+            if value is _MISSING:
+                return
+            value = getattr(value, attr, _MISSING)
+            path += f".{attr}"
+            if self._refused_value(node, path, value):
+                return
+
+    def _refused_value(self, node: ast.AST, path: str, value: object) -> bool:
+        if isinstance(value, types.ModuleType) and value.__name__ not in self.allowed_modules:
+            self.problem(node, f"{path} is the module {value.__name__}, which is not allowed here")
+            return True
+        if value is not _MISSING and _forbidden_value(value):
+            self.problem(node, f"{path} is not allowed here")
+            return True
+        return False
 
     def visit_Call(self, node: ast.Call) -> None:
         if isinstance(node.func, ast.Name) and node.func.id == "super" and (node.args or node.keywords):
@@ -382,6 +543,25 @@ class _Checker(ast.NodeVisitor):
     def _check_identifier(self, node: ast.AST, name: str) -> None:
         if name.startswith("__"):
             self.problem(node, f"the name {name} is not allowed here")
+
+
+_MISSING = object()
+
+
+def _import_value(module: str, attr: str = "") -> object:
+    """The object ``from module import attr`` (or ``import module``) gives, imported here, on the grader's side."""
+    try:
+        value: object = importlib.import_module(module)
+    except Exception:  # a module that does not import cannot be checked; it will not import in the kernel either
+        return _MISSING
+    if attr:
+        value = getattr(value, attr, _MISSING)
+        if value is _MISSING:
+            try:
+                value = importlib.import_module(f"{module}.{attr}")
+            except Exception:
+                return _MISSING
+    return value
 
 
 def _assigned_names(node: ast.FunctionDef) -> set[str]:
@@ -419,12 +599,14 @@ def _statement_kind(node: ast.stmt) -> str:
     return type(node).__name__.lower()
 
 
-def screen(source: str, allowed_globals: Iterable[str] = ()) -> Screened:
+def screen(source: str, context: Context | Iterable[str] = ()) -> Screened:
     """The part of an answer cell that may run, or the reasons it may not.
 
-    ``allowed_globals`` are the names the notebook's own cells define
-    (functions, classes, imports); names the answer defines are added.
+    ``context`` says what the notebook around the answer defines and binds
+    (:func:`notebook_context`); a plain set of names is the names alone.
     """
+    if not isinstance(context, Context):
+        context = Context(names=frozenset(context))
     if len(source) > MAX_SOURCE_CHARS:
         return Screened("", [f"the cell has {len(source)} characters (at most {MAX_SOURCE_CHARS})"])
     magic = next((line.strip() for line in source.splitlines() if line.lstrip().startswith(("%", "!"))), None)
@@ -436,6 +618,13 @@ def screen(source: str, allowed_globals: Iterable[str] = ()) -> Screened:
         return Screened("", [f"not valid Python: {error.msg} (line {error.lineno})"])
     except (ValueError, RecursionError, MemoryError) as error:
         return Screened("", [f"the code could not be read: {type(error).__name__}"])
+    try:
+        return _screen(tree, context)
+    except (RecursionError, MemoryError):
+        return Screened("", ["the code is nested too deeply to check"])
+
+
+def _screen(tree: ast.Module, context: Context) -> Screened:
     definitions: list[ast.stmt] = []
     assignments: list[ast.stmt] = []
     dropped: list[str] = []
@@ -449,27 +638,42 @@ def screen(source: str, allowed_globals: Iterable[str] = ()) -> Screened:
             definitions.append(node)
         elif not isinstance(node, ast.Pass):
             dropped.append(f"line {node.lineno}: a top-level {_statement_kind(node)} statement (only definitions run)")
-    names = set(allowed_globals) | defined_names([_unparse(definitions)])
+    kept_tree = ast.Module(body=definitions, type_ignores=[])
+    names = set(context.names) | defined_names([_unparse(definitions)])
     names |= {t.id for n in assignments for t in (n.targets if isinstance(n, ast.Assign) else [n.target])}
-    checker = _Checker(names)
-    try:
-        for node in definitions:
-            checker.visit(node)
-        kept = list(definitions)
-        for node in assignments:  # a constant such as EPS = 1e-7 is kept; anything the rules refuse is dropped
-            alone = _Checker(names)
-            alone.visit(node)
-            if alone.problems:
-                dropped.append(f"line {node.lineno}: a top-level assignment that is not allowed here "
-                               f"({alone.problems[0].split(': ', 1)[-1]})")
-            else:
-                kept.append(node)
-    except RecursionError:
-        return Screened("", ["the code is nested too deeply to check"], dropped)
+    triples, own_modules = _imports(kept_tree)
+    modules = dict(context.modules) | own_modules
+    module_names = {module if not attr else f"{module}.{attr}" for module, attr in modules.values()}
+    checker = _Checker(names, modules, module_names)
+    for node in definitions:
+        checker.visit(node)
+    # Nothing the tests rely on may be bound again: builtins, the notebook's helpers and data.
+    for node in definitions:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            single, _ = _imports(ast.Module(body=[node], type_ignores=[]))
+            for module, name, alias in single:
+                bound = alias or (name or module.split(".")[0])
+                if bound in context.protected and (module, name, alias) not in context.imports:
+                    checker.problem(node, f"the import binds {bound}, a name the notebook already uses")
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in context.protected:
+            checker.problem(node, f"{node.name} is a name the notebook already uses: choose another name")
+    kept = list(definitions)
+    refused: list[str] = []
+    for node in assignments:  # a constant such as EPS = 1e-7 is kept; anything the rules refuse is dropped
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        alone = _Checker(names, modules, module_names)
+        alone.visit(node)
+        clash = [t.id for t in targets if t.id in context.protected]
+        if alone.problems or clash:
+            reason = f"{clash[0]} is a name the notebook already uses" if clash else \
+                alone.problems[0].split(": ", 1)[-1]
+            refused.append(f"line {node.lineno}: a top-level assignment that is not allowed here ({reason})")
+        else:
+            kept.append(node)
     if checker.problems:
-        return Screened("", checker.problems, dropped)
+        return Screened("", checker.problems, dropped + refused, refused)
     kept.sort(key=lambda n: n.lineno)
-    return Screened(_unparse(kept), [], dropped)
+    return Screened(_unparse(kept), [], dropped + refused, refused)
 
 
 def _unparse(nodes: list[ast.stmt]) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import site
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -148,31 +149,29 @@ def _package_dir(name: str) -> Path:
 
 
 def readable_paths() -> list[Path]:
-    """Host folders the kernel may read: Python, packages, course_utils, data (nothing else of the host)."""
+    """Host folders the kernel may read: Python, packages, course_utils, data (nothing else of the host).
+
+    Never the working folder nbgrader starts the kernel in (the notebook with
+    its hidden tests is written there), nor the repository root (solutions/).
+    """
     paths = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    paths |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()}
+    paths |= {Path(p).resolve() for p in site.getsitepackages()}
+    if site.ENABLE_USER_SITE and Path(site.getusersitepackages()).is_dir():
+        paths.add(Path(site.getusersitepackages()).resolve())
     course_utils = _package_dir("course_utils")
     paths |= {course_utils, _package_dir("course_grading"), course_utils.parent / "data"}
     if os.environ.get("COURSE_DATA_DIR"):
         paths.add(Path(os.environ["COURSE_DATA_DIR"]).resolve())
-    repo = course_utils.parent
-    # Never the repository itself (solutions/, the gradebook), only the folders above.
-    paths = {p for p in paths if p.exists() and p != repo and not (repo in p.parents and p.parent == repo
-                                                                      and p.name not in {"course_utils",
-                                                                                         "course_grading", "data",
-                                                                                         ".venv", ".cache"})}
-    return sorted(paths)
+    return sorted(p for p in paths if p.exists())
 
 
-def kernel_command(connection_file: str, connection_fd: int, limits: Limits,
-                   font_cache: Path | None = None) -> list[str]:
-    """The bwrap command line that runs the grading kernel.
+def sandbox_command(inner: list[str], limits: Limits, *, files: tuple[tuple[int, str], ...] = (),
+                    font_cache: Path | None = None) -> list[str]:
+    """The bwrap command line that runs ``inner`` confined as described above.
 
-    ``connection_fd`` is an open, inheritable descriptor of ``connection_file``:
-    bwrap copies it into the sandbox, so the sandbox user never needs to read
-    the grader's file.
+    ``files`` are (open inheritable descriptor, path inside) pairs: bwrap copies
+    each into the sandbox as a read-only file.
     """
-    connection = Path(connection_file).resolve()
     argv = [shutil.which("bwrap") or "bwrap",
             "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--uid", str(NOBODY), "--gid", str(NOBODY),
@@ -189,17 +188,38 @@ def kernel_command(connection_file: str, connection_fd: int, limits: Limits,
         argv += ["--ro-bind", str(path), str(path)]
     if font_cache is not None and font_cache.is_dir():
         argv += ["--ro-bind", str(font_cache), "/run/host-matplotlib"]
-    argv += ["--ro-bind-data", str(connection_fd), str(connection), "--chdir", "/tmp"]
+    for fd, inside in files:
+        argv += ["--ro-bind-data", str(fd), inside]
+    argv += ["--chdir", "/tmp"]
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
            "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "COURSE_GRADER_INSIDE": "1"}
     for key, value in os.environ.items():
-        if key.startswith("COURSE_") and key not in ("COURSE_GRADER_CONFINE",):
+        if key.startswith("COURSE_") and key != "COURSE_GRADER_CONFINE":
             env[key] = value
     for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if key in os.environ:
             env[key] = os.environ[key]
     for key, value in sorted(env.items()):
         argv += ["--setenv", key, value]
-    argv += ["--", sys.executable, "-m", "course_grading.kernel", "-f", str(connection)]
-    return argv
+    return [*argv, "--", *inner]
+
+
+def kernel_command(connection_file: str, connection_fd: int, limits: Limits,
+                   font_cache: Path | None = None) -> list[str]:
+    """The bwrap command line that runs the grading kernel.
+
+    ``connection_fd`` is an open, inheritable descriptor of ``connection_file``:
+    bwrap copies it into the sandbox, so nothing of the grader's folder is bound.
+    """
+    connection = str(Path(connection_file).resolve())
+    # -I: isolated mode, so the working folder (/tmp, writable) is not on sys.path.
+    inner = [sys.executable, "-I", "-m", "course_grading.kernel", "-f", connection]
+    return sandbox_command(inner, limits, files=((connection_fd, connection),), font_cache=font_cache)
+
+
+if __name__ == "__main__":
+    available, why = status()
+    print(f"grading sandbox: {'available' if available else 'NOT available'}: {why}")
+    if not available:
+        print("make grade refuses untrusted work until it is (or pass GRADE_ARGS=--unconfined for work you trust)")

@@ -124,20 +124,26 @@ class Course:
         return notes
 
     def autograde(self, student: str | None = None, *, cell_timeout: int | None = None,
-                  timeout: float = 3600) -> subprocess.CompletedProcess:
-        """Autograde one student (or all) with the grading kernel; confined unless the course is not."""
+                  timeout: float = 3600, plain: bool = False) -> subprocess.CompletedProcess:
+        """Autograde one student (or all) with the grading kernel; confined unless the course is not.
+
+        ``plain``: as an instructor's own ``nbgrader autograde`` does, with the
+        notebook's ordinary kernel (the course's nbgrader_config.py still applies).
+        """
         jupyter = self.root / "jupyter"
         install_kernelspec(jupyter)
         env = {"JUPYTER_PATH": str(jupyter), "COURSE_GRADER_FONT_CACHE": str(font_cache())}
-        if self.confined:
+        if self.confined and not plain:
             env["COURSE_GRADER_CONFINE"] = "1"
-        args = ["autograde", self.assignment, "--force", f"--Execute.kernel_name={KERNEL_NAME}"]
+        args = ["autograde", self.assignment, "--force"]
+        if not plain:
+            args.append(f"--Execute.kernel_name={KERNEL_NAME}")
         if student is not None:
             args += ["--student", student]
         if cell_timeout:
             args.append(f"--Execute.timeout={cell_timeout}")
         try:
-            return self.nbgrader(*args, offline=self.confined, timeout=timeout, env=env)
+            return self.nbgrader(*args, offline=self.confined and not plain, timeout=timeout, env=env)
         finally:
             confine.remove_empty_cgroups()
 

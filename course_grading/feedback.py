@@ -26,6 +26,8 @@ from nbgrader import utils
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN " + "HIDDEN TESTS", "### END " + "HIDDEN TESTS"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT = 20_000
+MAX_IMAGE_BYTES = 2 * 2**20
+MAX_IMAGES = 20
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
@@ -60,8 +62,11 @@ def _text(text: Any) -> str:
 
 
 def _png(data: Any) -> str | None:
+    text = "".join(data) if isinstance(data, list) else str(data)
+    if len(text) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+        return None
     try:
-        raw = base64.b64decode("".join(data) if isinstance(data, list) else str(data), validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         return None
     if not raw.startswith(PNG_MAGIC):
@@ -74,8 +79,9 @@ def _error_line(output: NotebookNode) -> str:
 
 
 def _outputs(cell: NotebookNode, errors_only: bool) -> list[str]:
-    parts = []
-    for output in cell.get("outputs", []):
+    parts: list[str] = []
+    images = 0
+    for output in cell.get("outputs", [])[:100]:
         kind = output.get("output_type")
         if kind == "error":
             parts.append(_error_line(output))
@@ -86,8 +92,9 @@ def _outputs(cell: NotebookNode, errors_only: bool) -> list[str]:
             parts.append(f'<pre class="{css}">{_text(output.get("text", ""))}</pre>')
         elif kind in ("display_data", "execute_result"):
             data = output.get("data", {})
-            image = _png(data["image/png"]) if "image/png" in data else None
+            image = _png(data["image/png"]) if "image/png" in data and images < MAX_IMAGES else None
             if image:
+                images += 1
                 parts.append(image)
             elif "text/plain" in data:
                 parts.append(f'<pre class="out">{_text(data["text/plain"])}</pre>')

@@ -44,7 +44,8 @@ from course_grading.scan import scan_notebook
 
 CANVAS = re.compile(r"^(?P<student>[A-Za-z0-9-]+?)(?:_LATE|_late)?_(?P<user>\d+)_(?P<sub>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<student>.+?)_(?P<id>\d+)_assignsubmission_file_?$")
-STUDENT_TIMEOUT_S = 1200
+LOG_CHARS = 200_000  # kept of each student's part of nbgrader's log
+STUDENT_TIMEOUT_S = 1200  # the most one student's notebook may take; a batch gets this per student
 
 
 def slug(text: str) -> str:
@@ -86,28 +87,38 @@ def collect(source: Path, notebook: str, scratch: Path) -> list[Submission]:
         source = folder
     if not source.is_dir():
         raise FileNotFoundError(f"SUBMISSIONS must be a folder or a .zip file, got {source}")
-    found: dict[str, list[Path]] = {}
+    # (name slug, platform user id or "") -> notebooks of that student
+    people: dict[tuple[str, str], list[Path]] = {}
     for path in sorted(source.rglob("*.ipynb")):
         if any(part.startswith((".", "__MACOSX")) for part in path.relative_to(source).parts):
             continue
         relative = path.relative_to(source)
         canvas = CANVAS.match(path.stem)
         if len(relative.parts) == 1:
-            student = canvas["student"] if canvas else path.stem
+            student, user = (canvas["student"], canvas["user"]) if canvas else (path.stem, "")
         else:
             top = relative.parts[0]
             moodle = MOODLE.match(top)
-            student = moodle["student"] if moodle else top
-        found.setdefault(slug(student), []).append(path)
+            student, user = (moodle["student"], moodle["id"]) if moodle else (top, "")
+        people.setdefault((slug(student), user), []).append(path)
+    # Two different people are never merged: a name shared by several user ids gets the id appended.
+    shared = {name for name, _ in people if sum(1 for n, _ in people if n == name) > 1}
+    found = {(f"{name}-{user}" if name in shared and user else name): paths for (name, user), paths in people.items()}
     submissions = []
     for student, paths in sorted(found.items()):
-        named = [p for p in paths if notebook in p.name]
-        chosen = sorted(named or paths)[-1]
+        named = [p for p in paths if notebook.removesuffix(".ipynb") in p.name]
+        chosen = max(named or paths, key=_submission_order)
         sub = Submission(student, chosen)
         if len(paths) > 1:
             sub.notes.append(f"{len(paths)} notebooks found, graded {chosen.name}")
         submissions.append(sub)
     return submissions
+
+
+def _submission_order(path: Path) -> tuple[int, str]:
+    """Later submissions last: Canvas numbers them (the submission id), otherwise by name."""
+    canvas = CANVAS.match(path.stem)
+    return (int(canvas["sub"]) if canvas else -1, path.name)
 
 
 class Grader:
@@ -128,46 +139,100 @@ class Grader:
         self.points = self.template.points()
         self.confinement = "bubblewrap" if confined else "none"
 
-    def grade(self, sub: Submission) -> Result:
-        """Grade one submission; never raises (a failure is this student's status, with its cause)."""
-        result = Result(sub.student, flags=list(sub.notes))
-        try:
-            nb = nbformat.read(sub.path, as_version=4)
-            result.flags += [str(f) for f in scan_notebook(sub.path, self.release)]
-        except Exception as error:  # an unreadable notebook is reported, and scores 0
-            result.status = f"not graded: not a readable notebook ({type(error).__name__}: {str(error)[:120]})"
-            result.flags.append("unreadable notebook")
-            result.cells = {cell: 0.0 for cell in self.points}
-            return result
-        for grade_id, screened in screen_answers(self.source, nb).items():
-            for problem in screened.problems:
-                result.review.append(f"{grade_id}: {problem}")
-        course = Course(self.scratch / "students" / sub.student, self.assignment, confined=self.confined,
+    def grade(self, batch: list[Submission], name: str) -> list[Result]:
+        """Grade a batch of submissions in one nbgrader run; never raises.
+
+        Each student still gets a fresh kernel in a sandbox of its own; one
+        nbgrader process (and course folder, and gradebook copy) per batch
+        only saves starting nbgrader again for every student. A failure is
+        that student's status, with its cause.
+        """
+        results = {sub.student: Result(sub.student, flags=list(sub.notes)) for sub in batch}
+        course = Course(self.scratch / "batches" / name, self.assignment, confined=self.confined,
                         template=self.template)
+        pending = []
+        for sub in batch:
+            result = results[sub.student]
+            try:
+                nb = nbformat.read(sub.path, as_version=4)
+                result.flags += [str(f) for f in scan_notebook(sub.path, self.release)]
+                for grade_id, screened in screen_answers(self.source, nb).items():
+                    result.review += [f"{grade_id}: not run: {problem}" for problem in screened.problems]
+                    result.review += [f"{grade_id}: left out: {item}" for item in screened.refused]
+                result.flags += course.submit(sub.student, nb)
+                pending.append(sub.student)
+            except Exception as error:  # an unreadable notebook is reported, and scores 0
+                result.status = f"not graded: not a readable notebook ({type(error).__name__}: {str(error)[:120]})"
+                result.flags.append("unreadable notebook")
+        if pending:
+            self._run(course, pending, results)
+        for result in results.values():
+            if result.status != "graded":
+                result.cells = {cell: 0.0 for cell in self.points}
+                result.feedback = None
+        return [results[sub.student] for sub in batch]
+
+    def _run(self, course: Course, students: list[str], results: dict[str, Result]) -> None:
+        timeout = STUDENT_TIMEOUT_S * len(students)
         try:
-            result.flags += course.submit(sub.student, nb)
-            run = course.autograde(sub.student, cell_timeout=self.cell_timeout, timeout=STUDENT_TIMEOUT_S)
-            self._keep_log(sub.student, run.stderr)
-            scores = course.auto_scores(sub.student, self.points)
-            if scores is None:
-                result.status = f"not graded: {failure_cause(run.stderr)}"
-            else:
-                result.cells = scores
-                graded = nbformat.read(course.autograded_path(sub.student), as_version=4)
-                result.feedback = feedback_html(graded, scores, self.points, f"{self.assignment}: {sub.student}")
-        except subprocess.TimeoutExpired:
-            result.status = f"not graded: grading took over {STUDENT_TIMEOUT_S} s"
-        except Exception as error:
-            result.status = f"not graded: {type(error).__name__}: {str(error)[:160]}"
-        if result.status != "graded":
-            result.cells = {cell: 0.0 for cell in self.points}
-            result.feedback = None
-        return result
+            run = course.autograde(cell_timeout=self.cell_timeout, timeout=timeout)
+            log = run.stderr
+        except subprocess.TimeoutExpired as error:
+            log = (error.stderr or b"").decode(errors="replace") if isinstance(error.stderr, bytes) else (
+                error.stderr or "")
+            log += f"\n[make grade] the batch took over {timeout} s and was stopped"
+        logs = split_log(log, students)
+        for student in students:
+            result = results[student]
+            self._keep_log(student, logs[student][-LOG_CHARS:])
+            try:
+                scores = course.auto_scores(student, self.points)
+                if scores is None:
+                    result.status = f"not graded: {failure_cause(logs[student])}"
+                    continue
+                graded = nbformat.read(course.autograded_path(student), as_version=4)
+                result.cells = scores = no_credit_for_results_or_errors(graded, scores)
+                result.feedback = feedback_html(graded, scores, self.points, f"{self.assignment}: {student}")
+            except Exception as error:
+                result.status = f"not graded: {type(error).__name__}: {str(error)[:160]}"
 
     def _keep_log(self, student: str, log: str) -> None:
         logs = self.scratch / "logs"
         logs.mkdir(exist_ok=True)
         (logs / f"{student}.log").write_text(log)
+
+
+def no_credit_for_results_or_errors(graded: nbformat.NotebookNode, scores: dict[str, float]) -> dict[str, float]:
+    """A second look at each test cell's outputs, independent of nbgrader's: an error, or any output
+    value (test cells end in a statement, so they have none), means no points for that cell."""
+    checked = dict(scores)
+    for cell in graded.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in checked and cell.get("cell_type") == "code":
+            if any(o.get("output_type") in ("error", "execute_result") for o in cell.get("outputs", [])):
+                checked[grade_id] = 0.0
+    return checked
+
+
+def split_log(log: str, students: list[str]) -> dict[str, str]:
+    """nbgrader's log of a batch, cut into each student's part (each part starts where nbgrader starts that student)."""
+    parts = {student: "" for student in students}
+    current: str | None = None
+    for line in log.splitlines(keepends=True):
+        marker = re.search(r"Creating/updating student with ID '([^']+)'", line)
+        if marker and marker.group(1) in parts:
+            current = marker.group(1)
+        elif current is not None:
+            error = re.search(r"error processing assignment '[^']+' for student '([^']+)'", line)
+            if error and error.group(1) in parts and error.group(1) != current:
+                parts[error.group(1)] += line
+                continue
+        if current is not None:
+            parts[current] += line
+        else:
+            for student in parts:
+                parts[student] += line
+    return parts
 
 
 def failure_cause(log: str) -> str:
@@ -260,8 +325,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(error))
         if not submissions:
             parser.error(f"no .ipynb files found in {args.submissions}")
+        batches = [submissions[i::args.jobs] for i in range(args.jobs)]
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(grader.grade, submissions))
+            done = pool.map(grader.grade, [b for b in batches if b], [f"batch{i}" for i, b in enumerate(batches) if b])
+        by_student = {r.student: r for batch in done for r in batch}
+        results = [by_student[sub.student] for sub in submissions]
         # Every nbgrader run, and so every sandbox, has ended: only now is anything written to --out.
         if out.exists():
             shutil.rmtree(out)

@@ -45,6 +45,11 @@ def launch_confined(argv: list[str]) -> None:
     limits = Limits.from_environment()
     cap_processes(limits.processes)
     connection = _connection_file(argv)
+    # The sandbox gets no descriptor of nbgrader's: not its stdin (a terminal), nor the stdout and
+    # stderr nbgrader logs to. It talks to nbgrader only through the kernel protocol.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for std in (0, 1, 2):
+        os.dup2(devnull, std)
     fd = os.open(connection, os.O_RDONLY)
     os.set_inheritable(fd, True)
     font_cache = os.environ.get("COURSE_GRADER_FONT_CACHE")

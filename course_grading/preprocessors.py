@@ -32,7 +32,7 @@ from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearOutput, ClearSolutions, LockCells, NbGraderPreprocessor
 
-from course_grading.allowlist import Screened, defined_names, screen
+from course_grading.allowlist import Screened, notebook_context, screen
 
 NOT_RUN_HEADER = "# The grader did not run this answer (it needs review):"
 
@@ -60,11 +60,11 @@ def release_version(source: NotebookNode, config: Any = None) -> NotebookNode:
 def screen_answers(source: NotebookNode, submitted: NotebookNode) -> dict[str, Screened]:
     """{grade_id: what may run} for every answer cell of the source, from the submission's answers."""
     answers = answer_cells(submitted)
-    solution_ids = [c.metadata["nbgrader"]["grade_id"] for c in source.cells if utils.is_solution(c)]
-    given = {gid: answers[gid].source for gid in solution_ids if gid in answers}
+    reference = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells if utils.is_solution(c)}
+    given = {gid: answers[gid].source for gid in reference if gid in answers}
     others = [c.source for c in source.cells if c.cell_type == "code" and not utils.is_solution(c)]
-    allowed = defined_names(others + list(given.values()))
-    return {gid: screen(text, allowed) for gid, text in given.items()}
+    contexts = notebook_context(others, given, reference)
+    return {gid: screen(text, contexts[gid]) for gid, text in given.items()}
 
 
 def rebuild(source: NotebookNode, submitted: NotebookNode, config: Any = None) -> NotebookNode:

@@ -1,10 +1,12 @@
 """Hostile submissions for notebook 01, each built from the reference answer.
 
-Each entry changes a filled-in reference notebook the way a student trying to
-break or fool the grader might, and says what the right result is: the test
-cells it must score zero on (all others full), whether it must be graded at
-all, and whether the scan must flag it for review. ``make grade`` must grade
-each one right while grading the rest of the class.
+Each entry changes a notebook (the reference answers, or the untouched
+release for attacks that try to pass with no work at all) the way a student
+trying to break or fool the grader might, and says what the right result is:
+the test cells it must score zero on (at least: it may lose more, never gain
+what its honest work does not deserve), and whether the scan must flag it for
+review. ``make grade`` must grade each one right while grading the rest of the
+class, and no attack may change anything outside its own sandbox.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ STABLE_SIGMOID = ("    negative = z < 0\n    e = torch.exp(torch.where(negative,
 OVERFLOWING_SIGMOID = "    return torch.exp(z) / (1 + torch.exp(z))"
 
 
+ALL_TESTS = SIGMOID_TESTS | BCE_TESTS | GRADIENT_TESTS
+
+
 @dataclass(frozen=True)
 class Hostile:
     name: str
@@ -30,6 +35,8 @@ class Hostile:
     build: Callable[[NB], None]
     loses: frozenset[str] = frozenset()
     flagged: bool = True
+    blank: bool = False  # built on the untouched release (no honest work), not on the reference answers
+    may_crash: bool = False  # it may take its own kernel down: then "not graded", 0, and the cause
 
 
 def _cell(nb: NB, grade_id: str) -> nbformat.NotebookNode:
@@ -156,4 +163,223 @@ HOSTILE: list[Hostile] = [
                                 "    except OSError:\n        pass")),
 ]
 
-PLACEHOLDERS = ("SOLUTION_PATH", "OTHERS_GLOB", "CANARY_GLOB")
+def _new_cell(code: str, before: str = "nb01_sigmoid_tests") -> Callable[[NB], None]:
+    """Add a code cell of the student's own just before a cell."""
+    def build(nb: NB) -> None:
+        index = nb.cells.index(_cell(nb, before))
+        cell = nbformat.v4.new_code_cell(code)
+        cell["id"] = f"added-{index}"
+        nb.cells.insert(index, cell)
+    return build
+
+
+def _setup_cell(code: str) -> Callable[[NB], None]:
+    """Append code to the (unlocked) set-up cell, the first code cell."""
+    def build(nb: NB) -> None:
+        cell = next(c for c in nb.cells if c.cell_type == "code")
+        cell.source += "\n" + code
+    return build
+
+
+def _fake_test_cell(nb: NB) -> None:
+    """A cell of the student's that claims the hidden test's grade id (and passes)."""
+    original = _cell(nb, "nb01_sigmoid_hidden_tests")
+    fake = nbformat.from_dict(dict(original))
+    fake.source = "assert True"
+    fake["id"] = "fake-hidden-test"
+    nb.cells.insert(nb.cells.index(original), fake)
+    nb.cells.remove(original)
+
+
+def _test_cell_claims_an_answer(nb: NB) -> None:
+    """A test cell relabelled as an answer cell, its checks removed."""
+    for grade_id in SIGMOID_TESTS:
+        cell = _cell(nb, grade_id)
+        cell.metadata["nbgrader"].update(solution=True, grade=False, locked=False)
+        cell.source = "pass"
+
+
+_IPYTHON = "ip = get_ipython()\n"
+_BYPASS = "sigmoid = bce_loss = bce_gradient = lambda *a, **k: None"
+
+# Attacks on the verdict, each tried from an answer cell or a cell of the student's own:
+# IPython's machinery, tracing, torch internals, the object model, threads, processes,
+# files, feedback. None of them may earn a point the honest work does not.
+HOSTILE += [
+    Hostile("input-transformer", "an input transformer that rewrites every later cell to `pass`",
+            _new_cell(_IPYTHON + "ip.input_transformers_cleanup.append(lambda lines: ['pass\\n'])"),
+            loses=ALL_TESTS, blank=True),
+    Hostile("ast-transformer", "an AST transformer that wraps every later statement in try/except",
+            _new_cell("import ast\nclass Swallow(ast.NodeTransformer):\n"
+                      "    def visit_Module(self, node):\n"
+                      "        node.body = [ast.Try(body=node.body, handlers=[ast.ExceptHandler(type=None, name=None,"
+                      " body=[ast.Pass()])], orelse=[], finalbody=[])]\n        return ast.fix_missing_locations(node)\n"
+                      + _IPYTHON + "ip.ast_transformers.append(Swallow())"),
+            loses=ALL_TESTS, blank=True),
+    Hostile("custom-exceptions", "custom exception handling that hides every failure",
+            _new_cell(_IPYTHON + "ip.set_custom_exc((BaseException,), lambda *a, **k: None)"),
+            loses=ALL_TESTS, blank=True),
+    Hostile("post-run-hook", "a post-run hook that resets the cell's error state",
+            _new_cell(_IPYTHON + "ip.events.register('post_run_cell', lambda r: setattr(r, 'error_in_exec', None))"),
+            loses=ALL_TESTS, blank=True),
+    Hostile("pre-run-rebinding", "a pre-run hook that re-binds the answers before every cell",
+            _new_cell(_IPYTHON + "ip.events.register('pre_run_cell', lambda info: ip.user_ns.update("
+                      "sigmoid=lambda z: torch.sigmoid(z), bce_loss=lambda p, y, eps=1e-7: torch.tensor(0.0)))"),
+            loses=ALL_TESTS, blank=True),
+    Hostile("settrace", "a trace function that rewrites the check helpers' locals while they run",
+            _both(_wrong_sigmoid, _append("nb01_sigmoid",
+                  "import sys\ndef _tracer(frame, event, arg):\n"
+                  "    if frame.f_code.co_name.startswith('check'):\n        frame.f_locals['expected'] = frame.f_locals.get('actual')\n"
+                  "    return _tracer\nsys.settrace(_tracer)")),
+            loses=SIGMOID_TESTS),
+    Hostile("setprofile", "a profile function installed from inside the answer",
+            _replace("nb01_sigmoid", STABLE_SIGMOID,
+                     "    import sys\n    sys.setprofile(lambda *a: None)\n" + OVERFLOWING_SIGMOID),
+            loses=SIGMOID_TESTS),
+    Hostile("torch-function-mode", "a TorchFunctionMode entered and never left, so every torch call is the student's",
+            _both(_wrong_sigmoid, _append("nb01_sigmoid",
+                  "from torch.overrides import TorchFunctionMode\nclass _Lie(TorchFunctionMode):\n"
+                  "    def __torch_function__(self, func, types, args=(), kwargs=None):\n"
+                  "        if func in (torch.allclose, torch.isclose, torch.equal):\n            return True\n"
+                  "        return func(*args, **(kwargs or {}))\n_Lie().__enter__()")),
+            loses=SIGMOID_TESTS),
+    Hostile("swap-code", "a check helper's __code__ swapped for one that checks nothing",
+            _both(_wrong_sigmoid, _append("nb01_sigmoid",
+                  "check_close.__code__ = (lambda *a, **k: None).__code__\n"
+                  "check_tensor.__code__ = (lambda *a, **k: None).__code__")),
+            loses=SIGMOID_TESTS),
+    Hostile("swap-code-in-function", "the same swap done from inside the answer function",
+            _replace("nb01_sigmoid", STABLE_SIGMOID,
+                     "    check_close.__code__ = (lambda *a, **k: None).__code__\n" + OVERFLOWING_SIGMOID),
+            loses=SIGMOID_TESTS),
+    Hostile("clear-hooks", "the grading kernel's own hooks removed, then helpers rebound",
+            _both(_wrong_sigmoid, _new_cell(_IPYTHON + "ip.events.callbacks['post_run_cell'].clear()\n"
+                                            "ip.events.callbacks['pre_run_cell'].clear()\n"
+                                            "import course_utils.checks as c\nc.check_close = lambda *a, **k: None",
+                                            before="nb01_sigmoid_tests")),
+            loses=SIGMOID_TESTS),
+    Hostile("edited-setup-cell", "the unlocked set-up cell edited to stub out the check helpers",
+            _both(_wrong_sigmoid, _setup_cell("check_close = check_tensor = check_warning_free = "
+                                              "lambda *a, **k: None")),
+            loses=SIGMOID_TESTS),
+    Hostile("control-thread", "code scheduled on the kernel's control thread, outside the cell's thread",
+            _new_cell(_IPYTHON + "ip.kernel.control_thread.io_loop.add_callback(lambda: ip.user_ns.update("
+                      "sigmoid=torch.sigmoid))"),
+            loses=ALL_TESTS, blank=True),
+    Hostile("getattr-built-name", "torch.allclose replaced through getattr/setattr with built-up names",
+            _replace("nb01_sigmoid", STABLE_SIGMOID,
+                     "    setattr(torch, 'all' + 'close', lambda *a, **k: True)\n" + OVERFLOWING_SIGMOID),
+            loses=SIGMOID_TESTS),
+    Hostile("exec-base64", "a base64 payload passed to exec",
+            _both(_wrong_sigmoid, _append("nb01_sigmoid",
+                  "import base64\nexec(base64.b64decode(" + repr(__import__("base64").b64encode(
+                      b"import torch\ntorch.allclose = lambda *a, **k: True").decode()) + "))")),
+            loses=SIGMOID_TESTS),
+    Hostile("vars-update", "vars(torch).update from inside the answer",
+            _replace("nb01_sigmoid", STABLE_SIGMOID,
+                     "    vars(torch).update(allclose=lambda *a, **k: True)\n" + OVERFLOWING_SIGMOID),
+            loses=SIGMOID_TESTS),
+    Hostile("module-alias-patch", "torch.allclose patched through a local alias of a module inside the answer",
+            _replace("nb01_sigmoid", STABLE_SIGMOID,
+                     "    t = F.torch\n    t.allclose = lambda *a, **k: True\n" + OVERFLOWING_SIGMOID),
+            loses=SIGMOID_TESTS),
+    Hostile("always-equal-module", "an nn.Module whose comparisons are always true, returned as the answer",
+            _replace("nb01_sigmoid", STABLE_SIGMOID,
+                     "    return _Yes()\nclass _Yes(torch.nn.Module):\n    def __eq__(self, other):\n        return True\n"
+                     "    __le__ = __ge__ = __lt__ = __gt__ = __eq__"),
+            loses=SIGMOID_TESTS | GRADIENT_TESTS),
+    Hostile("history-magic", "%history in an answer cell, to print every cell (hidden tests too) into the feedback",
+            _append("nb01_gradient", "%history"), loses=GRADIENT_TESTS),
+    Hostile("script-in-feedback", "an answer that prints a script (and is otherwise right)",
+            _replace("nb01_sigmoid", STABLE_SIGMOID,
+                     "    print('<script>document.title = \"pwned\"</script><img src=x onerror=alert(1)>')\n"
+                     + STABLE_SIGMOID), flagged=False),
+    Hostile("html-display", "rich HTML and JavaScript output from a cell of the student's own",
+            _new_cell("from IPython.display import HTML, Javascript, display\n"
+                      "display(HTML('<script>alert(1)</script>'), Javascript('alert(2)'))")),
+    Hostile("print-flood-in-answer", "an answer that prints megabytes each time it is called (and is otherwise right)",
+            _replace("nb01_sigmoid", STABLE_SIGMOID, "    print('spam ' * 400_000)\n" + STABLE_SIGMOID),
+            flagged=False),
+    Hostile("process-bomb", "an answer that starts hundreds of DataLoader worker processes",
+            _replace("nb01_bce", "    log_p = torch.log(p.clamp_min(eps))",
+                     "    list(torch.utils.data.DataLoader(list(range(1000)), num_workers=300, batch_size=1))\n"
+                     "    log_p = torch.log(p.clamp_min(eps))"),
+            loses=BCE_TESTS, flagged=False, may_crash=True),
+    Hostile("detached-rewriter", "a detached process that rewrites grades.csv and report.txt after the run",
+            _new_cell("import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 4; for f in GRADES_GLOB; do "
+                      "echo hacked > $f; done'], start_new_session=True)")),
+    Hostile("kill-classmates", "a child process that finds the other grading kernels in /proc and kills them",
+            _new_cell("import os, signal\nfor _pid in os.listdir('/proc'):\n    if _pid.isdigit() and "
+                      "int(_pid) != os.getpid():\n        try:\n            os.kill(int(_pid), signal.SIGKILL)\n"
+                      "        except OSError:\n            pass")),
+    Hostile("shm-and-tmp-droppings", "files left in /dev/shm and /tmp for later runs",
+            _new_cell("for _p in ('/dev/shm/course-grader-dropping', '/tmp/course-grader-dropping'):\n"
+                      "    open(_p, 'w').write('left behind')")),
+    Hostile("backdoor-checks", "course_utils/checks.py rewritten so every later student gets 0",
+            _new_cell("import course_utils.checks as c\nopen(c.__file__, 'a').write('\\nraise SystemExit')")),
+    Hostile("copy-solutions", "the solutions read from disk and executed, for full marks with no work",
+            _new_cell("exec(compile(''.join(c['source'] if isinstance(c['source'], str) else ''.join(c['source'])"
+                      " for c in __import__('json').load(open(SOLUTION_PATH))['cells'] if 'def ' in str(c['source'])),"
+                      " 'x', 'exec'))"),
+            loses=ALL_TESTS, blank=True),
+    Hostile("fake-hidden-test", "a cell of the student's own claiming the hidden test's grade id",
+            _both(_wrong_sigmoid, _fake_test_cell), loses=SIGMOID_TESTS, flagged=False),
+    Hostile("test-cell-as-answer", "test cells relabelled as answer cells with their checks removed",
+            _both(_wrong_sigmoid, _test_cell_claims_an_answer), loses=SIGMOID_TESTS, flagged=False),
+    Hostile("network", "a connection to the outside and to the grader's own loopback",
+            _new_cell("import socket\nfor _addr in (('1.1.1.1', 53), ('127.0.0.1', 22)):\n    try:\n"
+                      "        socket.create_connection(_addr, timeout=2)\n    except OSError:\n        pass")),
+]
+
+# Found by a red-team review of the first version of this grader: each of these got through it.
+_WRONG_ANSWERS = {
+    "nb01_sigmoid": "def sigmoid(z):\n    return z * 0 + 0.25\n",
+    "nb01_bce": "def bce_loss(p, y, eps=1e-7):\n    return (p - y).sum() * 0 + 20.0\n",
+    "nb01_gradient": "def bce_gradient(X, y, w, b):\n    return w * 0, b * 0\n",
+}
+_SKIP_TESTS = ("import IPython\nip = IPython.get_ipython()\n"
+               "ip.input_transformers_post.append(lambda lines: ['pass\\n'] if 'check_' in ''.join(lines) "
+               "or 'HIDDEN' in ''.join(lines) else lines)\n")
+_FAKE_RESULT = ("import IPython\nip = IPython.get_ipython()\ndef first(info):\n"
+                "    ip.displayhook.start_displayhook(); ip.displayhook.write_output_prompt()\n"
+                "    ip.displayhook.write_format_data({'text/plain': \"'full marks please'\"}, {})\n"
+                "    ip.displayhook.finish_displayhook()\nip.events.register('pre_run_cell', first)\n")
+_FORGE_LOG = ("import os\nfd = os.open('/proc/1/fd/2', os.O_WRONLY)\n"
+              "os.write(fd, b\"[AutogradeApp | INFO] Creating/updating student with ID 'reference': {}\\n"
+              "[AutogradeApp | ERROR] Kernel died: forged by a classmate\\n\")\n")
+
+
+def _wrong_answers(extra: str = "", cell: str = "nb01_sigmoid") -> Callable[[NB], None]:
+    def build(nb: NB) -> None:
+        for grade_id, answer in _WRONG_ANSWERS.items():
+            _cell(nb, grade_id).source = "import torch\n" + answer + (extra if grade_id == cell else "")
+    return build
+
+
+def _escape(code: str, via: str) -> str:
+    """Answer-cell lines that tried to reach full Python through an allowed module."""
+    if via == "operator":
+        return f"import typing\npwn = typing.operator.attrgetter('sys')(typing).modules['builtins'].exec({code!r})\n"
+    return ("pwn = torch.serialization.pickle.Unpickler(torch.serialization.io.BytesIO(b'')).find_class("
+            f"'builtins', 'exec')({code!r})\n")
+
+
+HOSTILE += [
+    Hostile("shadow-helpers-and-builtins", "wrong answers that redefine check_close, check_tensor, bool and float",
+            _wrong_answers("def check_close(*a, **k):\n    return None\ndef check_tensor(*a, **k):\n    return None\n"
+                           "def check_warning_free(*a, **k):\n    return None\ndef bool(x):\n    return True\n"
+                           "def float(x):\n    return 20.0\n"),
+            loses=ALL_TESTS),
+    Hostile("update-wrapper-globals", "functools.update_wrapper merging the notebook's names into the checks' globals",
+            _wrong_answers("import functools\n_fail = max\ndef helper():\n    pass\n"
+                           "pwn = functools.update_wrapper(check_close, helper, assigned=(), updated=('__globals__',))\n"),
+            loses=ALL_TESTS),
+    Hostile("escape-through-operator", "typing.operator.attrgetter to reach builtins.exec, then skip every test cell",
+            _wrong_answers(_escape(_SKIP_TESTS, "operator")), loses=ALL_TESTS),
+    Hostile("escape-through-pickle", "torch.serialization.pickle to reach builtins.exec, then fake a result per test",
+            _wrong_answers(_escape(_FAKE_RESULT, "pickle")), loses=ALL_TESTS),
+    Hostile("forge-classmate-log", "writing forged log lines for a classmate to nbgrader's stderr",
+            _append("nb01_bce", _escape(_FORGE_LOG, "operator"))),
+]
+
+PLACEHOLDERS = ("SOLUTION_PATH", "OTHERS_GLOB", "CANARY_GLOB", "GRADES_GLOB")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import sys
 import zipfile
 
 import nbformat
 import pytest
 
-from course_grading import grade, sandbox, scan
+from course_grading import course, grade, sandbox, scan
 
 
 def _nb(*sources: str, grade_ids: tuple[str | None, ...] = ()) -> nbformat.NotebookNode:
@@ -72,56 +71,49 @@ def test_collect_reads_a_zip_and_refuses_paths_outside_it(tmp_path):
         grade.collect(tmp_path / "missing", "01_sigmoid_bce.ipynb", tmp_path)
 
 
-def test_prepare_keeps_the_last_of_duplicated_grade_ids_and_drops_empty_metadata(tmp_path):
+def test_normalise_keeps_the_last_of_duplicated_grade_ids_and_drops_empty_metadata():
     nb = _nb("first", "second", "plain", grade_ids=("t1", "t1", None))
     nb.cells[2].metadata["nbgrader"] = {}
-    src, dst = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
-    nbformat.write(nb, src)
-    notes = grade.prepare(src, dst)
-    out = nbformat.read(dst, as_version=4)
-    assert "nbgrader" not in out.cells[0].metadata
-    assert out.cells[1].metadata["nbgrader"]["grade_id"] == "t1"
-    assert "nbgrader" not in out.cells[2].metadata
+    notes = course.normalise(nb)
+    assert "nbgrader" not in nb.cells[0].metadata
+    assert nb.cells[1].metadata["nbgrader"]["grade_id"] == "t1"
+    assert "nbgrader" not in nb.cells[2].metadata
     assert notes == ["cell id t1 appears more than once: graded the last one"]
 
 
-def test_prepare_rejects_a_file_that_is_not_a_notebook(tmp_path):
-    (tmp_path / "in.ipynb").write_text("not json")
-    with pytest.raises(Exception):
-        grade.prepare(tmp_path / "in.ipynb", tmp_path / "out.ipynb")
-
-
 @pytest.mark.parametrize(
-    ("line", "category"),
+    ("code", "category"),
     [
-        ("torch.allclose = lambda *a, **k: True", "patches torch, builtins or course_utils"),
-        ("import builtins", "patches torch, builtins or course_utils"),
-        ("setattr(torch, 'equal', f)", "patches torch, builtins or course_utils"),
-        ("course_utils.checks.check_close = f", "patches torch, builtins or course_utils"),
-        ("check_close = lambda *a, **k: None", "rebinds a check helper"),
-        ("    def __eq__(self, other):", "defines comparisons that may always succeed"),
-        ("if os.environ.get('NBGRADER_EXECUTION'):", "reads NBGRADER_EXECUTION"),
-        ("get_ipython().showtraceback = f", "uses IPython internals"),
-        ("src = In[-1]", "uses IPython internals"),
-        ("frame = sys._getframe(1)", "inspects the call stack"),
-        ("os._exit(0)", "ends or signals the process"),
-        ("open('../../gradebook.db', 'wb')", "touches files"),
-        ("x = bytearray(2**34)", "allocates a lot of memory"),
-        ("import socket", "uses the network"),
-        ("sys.stdout = open(os.devnull)", "redirects output"),
-        ("while True:", "loops without a bound"),
+        ("torch.allclose = lambda *a, **k: True", "patches torch.allclose"),
+        ("import builtins", "imports builtins"),
+        ("setattr(torch, 'equal', f)", "sets an attribute by a computed name"),
+        ("getattr(torch, 'all' + 'close')", "reads an attribute by a computed name"),
+        ("exec(base64.b64decode(payload))", "runs code from a string (exec)"),
+        ("import base64", "imports base64 (decodes or builds code)"),
+        ("f.__code__ = g.__code__", "reaches interpreter internals (.__code__)"),
+        ("vars(torch).update(allclose=f)", "reaches a namespace (vars)"),
+        ("class Yes:\n    def __eq__(self, other):\n        return True", "defines __eq__ (comparisons that may always succeed)"),
+        ("if os.environ.get('NBGRADER_EXECUTION'):\n    pass", "reads NBGRADER_EXECUTION"),
+        ("get_ipython().ast_transformers.append(t)", "uses IPython internals"),
+        ("source = In[-1]", "uses IPython internals"),
+        ("%history", "IPython magic or shell command"),
+        ("!cat /etc/passwd", "IPython magic or shell command"),
+        ("import sys\nsys.settrace(t)", "imports sys"),
+        ("x = torch.ones(2 * 2**30)", "allocates a lot of memory"),
+        ("while True:\n    pass", "loops without a bound"),
     ],
 )
-def test_scan_flags_each_kind_of_suspicious_line(tmp_path, line, category):
-    _write(tmp_path / "s.ipynb", _nb("def f(x):\n    return x", line))
+def test_scan_flags_each_kind_of_suspicious_code(tmp_path, code, category):
+    _write(tmp_path / "s.ipynb", _nb("def f(x):\n    return x", code))
     flags = scan.scan_notebook(tmp_path / "s.ipynb")
-    assert [f.category for f in flags] == [category]
-    assert flags[0].cell == 1 and flags[0].line == 1
+    assert category in [f.category for f in flags], [str(f) for f in flags]
+    assert all(f.cell == 1 for f in flags)
 
 
 def test_scan_ignores_ordinary_code_comments_and_unchanged_cells(tmp_path):
     ordinary = ("import torch\nz = torch.exp(-x.abs())\nassert torch.allclose(a, b)\n"
-                "loss = (p == y).float().mean()  # open('x', 'w') in a comment\nw = w - lr * grad")
+                "loss = (p == y).float().mean()  # open('x', 'w') in a comment\nw = w - lr * grad\n"
+                "W.grad = None\nwith torch.no_grad():\n    w -= lr * w.grad")
     _write(tmp_path / "s.ipynb", _nb(ordinary, "while True:\n    break"))
     _write(tmp_path / "release.ipynb", _nb("while True:\n    break"))
     assert scan.scan_notebook(tmp_path / "s.ipynb", tmp_path / "release.ipynb") == []
@@ -138,22 +130,32 @@ def test_capped_stream_drops_output_past_the_limit_per_cell():
     assert buffer.getvalue().endswith("next")
 
 
-def test_refuse_exit_on_the_main_thread():
-    with pytest.raises(SystemExit, match="disabled in the grading kernel"):
-        sandbox._refuse_exit(3)
+def test_two_people_with_one_name_are_never_merged_and_the_latest_submission_counts(tmp_path):
+    src = tmp_path / "download"
+    _write(src / "Alice Smith_1234_assignsubmission_file_" / "01_sigmoid_bce.ipynb")
+    _write(src / "Alice Smith_9999_assignsubmission_file_" / "01_sigmoid_bce.ipynb")
+    _write(src / "leebo_555_7001_01_sigmoid_bce.ipynb")
+    _write(src / "leebo_555_7002_01_sigmoid_bce-1.ipynb")
+    found = {s.student: s for s in grade.collect(src, "01_sigmoid_bce.ipynb", tmp_path)}
+    assert set(found) == {"alice-smith-1234", "alice-smith-9999", "leebo"}
+    assert found["leebo"].path.name == "leebo_555_7002_01_sigmoid_bce-1.ipynb", "the later Canvas submission"
+    assert found["leebo"].notes == ["2 notebooks found, graded leebo_555_7002_01_sigmoid_bce-1.ipynb"]
 
 
-def test_landlock_reports_what_it_did_or_why_not():
-    if not sys.platform.startswith("linux"):
-        pytest.skip("Landlock is Linux only")
-    # Only inspect the description in a child, so this test process stays unrestricted.
-    import subprocess
+def test_scan_flags_nothing_in_any_reference_solution(tmp_path):
+    from course_grading.course import RELEASE, assignments
+    from course_grading.reference import filled_submission
 
-    code = ("from pathlib import Path; from course_grading.sandbox import landlock; import sys\n"
-            "print(landlock([Path(p) for p in (sys.prefix, '/usr', '/lib', '/lib64', '/proc')] , [Path('/dev/null')]))\n"
-            "try:\n    open('/etc/hostname').read()\n    print('read allowed')\nexcept OSError:\n    print('read denied')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    if out.startswith("landlock ABI"):
-        assert out.strip().endswith("read denied"), out
-    else:
-        assert "not" in out.splitlines()[0] or "refused" in out.splitlines()[0]
+    for assignment in assignments():
+        release = RELEASE / assignment / f"{assignment}.ipynb"
+        _write(tmp_path / f"{assignment}.ipynb", filled_submission(release, assignment))
+        assert scan.scan_notebook(tmp_path / f"{assignment}.ipynb", release) == [], assignment
+
+
+def test_a_second_look_at_outputs_takes_the_points_of_a_test_cell_with_a_result_or_an_error():
+    nb = _nb("check(a)", "check(b)", "check(c)", grade_ids=("t1", "t2", "t3"))
+    nb.cells[0].outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "'full marks'"})]
+    nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=[])]
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="all visible checks passed")]
+    checked = grade.no_credit_for_results_or_errors(nb, {"t1": 1.0, "t2": 1.0, "t3": 1.0})
+    assert checked == {"t1": 0.0, "t2": 0.0, "t3": 1.0}

@@ -7,10 +7,16 @@ grading kernel; each test reads the results: grades.csv, report.txt, feedback.
 from __future__ import annotations
 
 import csv
+import hashlib
+import html
 import json
+import os
 import subprocess
 import tempfile
+import time
 import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -25,6 +31,57 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 WRONG = [w for w in CATALOGUE if w.assignment == ASSIGNMENT]
 TWIN = WRONG[0]
 CELL_TIMEOUT = 10
+HONEST = ("reference", "jane-roe-777", "honest")
+BIG_FILE = 4 * 2**20
+
+
+def _tree_digest(root: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """{relative path: digest} of every file under root: content for files up to 4 MiB, else size and mtime."""
+    digests = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in skip]
+        for name in files:
+            path = os.path.join(folder, name)
+            try:
+                info = os.lstat(path)
+                if info.st_size <= BIG_FILE and not os.path.islink(path):
+                    with open(path, "rb") as f:
+                        digests[path] = hashlib.sha1(f.read()).hexdigest()
+                else:
+                    digests[path] = f"{info.st_size}:{info.st_mtime_ns}"
+            except OSError:
+                digests[path] = "unreadable"
+    return digests
+
+
+class _ActiveContent(HTMLParser):
+    """Collects every element or attribute of a page that could run code."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "iframe", "object", "embed", "base", "form"):
+            self.found.append(tag)
+        for name, value in attrs:
+            if name.startswith("on") or (value or "").strip().lower().startswith(("javascript:", "data:text")):
+                self.found.append(f"{tag} {name}={value}")
+
+
+def _active_content(page: str) -> list[str]:
+    parser = _ActiveContent()
+    parser.feed(page)
+    return parser.found
+
+
+def _droppings() -> set[str]:
+    """Entries of /tmp and /dev/shm, except pytest's own folders."""
+    found = set()
+    for folder in ("/tmp", "/dev/shm"):
+        if os.path.isdir(folder):
+            found |= {f"{folder}/{name}" for name in os.listdir(folder) if not name.startswith("pytest-of-")}
+    return found
 
 
 def _canvas(student: str, number: int) -> str:
@@ -37,10 +94,12 @@ def graded_class(tmp_path_factory):
     canary = root / "instructor"
     canary.mkdir()
     (canary / "grades-from-last-year.txt").write_text("keep me")
+    out = root / "results"
     values = {
         "SOLUTION_PATH": repr(str(SOLUTIONS / ASSIGNMENT / NOTEBOOK)),
         "OTHERS_GLOB": repr(f"{tempfile.gettempdir()}/course-grading-*/**/*.ipynb"),
         "CANARY_GLOB": repr(f"{canary}/*"),
+        "GRADES_GLOB": f"{out}/*.csv {out}/*.txt",
     }
     release = RELEASE / ASSIGNMENT / NOTEBOOK
     files: dict[str, str] = {}
@@ -51,12 +110,15 @@ def graded_class(tmp_path_factory):
     add(_canvas("reference", 1), filled_submission(release, ASSIGNMENT))
     add(_canvas("blank", 2).replace("_1002", "_LATE_1002"), read(release))
     add(f"Jane Roe_777_assignsubmission_file_/{NOTEBOOK}", filled_submission(release, ASSIGNMENT))
+    # An impostor: another user's untouched notebook under the same name (two people, never merged).
+    add(f"Jane Roe_9999_assignsubmission_file_/{NOTEBOOK}", read(release))
+    add(_canvas("honest", 4).replace("_1004", "_LATE_1004"), filled_submission(release, ASSIGNMENT))
     for twin in ("twin-a", "twin-b"):
         add(_canvas(twin, 3), filled_submission(release, ASSIGNMENT, {TWIN.cell: (TWIN.old, TWIN.new)}))
     for i, wrong in enumerate(WRONG):
         add(_canvas(wrong.student, 10 + i), filled_submission(release, ASSIGNMENT, {wrong.cell: (wrong.old, wrong.new)}))
     for i, hostile in enumerate(HOSTILE):
-        nb = filled_submission(release, ASSIGNMENT)
+        nb = read(release) if hostile.blank else filled_submission(release, ASSIGNMENT)
         hostile.build(nb)
         for cell in nb.cells:
             for key in PLACEHOLDERS:
@@ -69,16 +131,29 @@ def graded_class(tmp_path_factory):
     with zipfile.ZipFile(archive, "w") as z:
         for name, text in files.items():
             z.writestr(name, text)
-    out = root / "results"
+    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "compileall", "-q", "course_grading", "course_utils"],
+                   cwd=REPO, check=False)
+    venv = REPO / ".venv"
+    repo_before = _tree_digest(REPO, skip=(str(venv), str(REPO / ".git")))
+    venv_before = _tree_digest(venv)
+    droppings_before = _droppings()
     make = subprocess.run(
         ["make", "--no-print-directory", "grade", f"ASSIGNMENT={ASSIGNMENT}", f"SUBMISSIONS={archive}",
          f"GRADE_ARGS=--out {out} --cell-timeout {CELL_TIMEOUT} --jobs 2"],
         cwd=REPO, capture_output=True, text=True, timeout=3000,
     )
     assert make.returncode == 0, make.stdout[-3000:] + make.stderr[-3000:]
+    results_right_after = _tree_digest(out)
+    time.sleep(6)  # longer than any attack waits before it strikes
+    changed = {
+        "repository": sorted(set(repo_before.items()) ^ set(_tree_digest(REPO, skip=(str(venv), str(REPO / ".git"))).items())),
+        "virtual environment": sorted(set(venv_before.items()) ^ set(_tree_digest(venv).items())),
+        "results after the run": sorted(set(results_right_after.items()) ^ set(_tree_digest(out).items())),
+        "/tmp and /dev/shm": sorted(_droppings() - droppings_before),
+    }
     with open(out / "grades.csv", newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
-    return {"rows": rows, "out": out, "stdout": make.stdout, "canary": canary}
+    return {"rows": rows, "out": out, "stdout": make.stdout, "canary": canary, "changed": changed}
 
 
 def _cells(row: dict) -> dict[str, float]:
@@ -87,11 +162,12 @@ def _cells(row: dict) -> dict[str, float]:
 
 def test_every_student_is_graded_and_reported(graded_class):
     rows = graded_class["rows"]
-    expected = {"reference", "blank", "jane-roe", "twin-a", "twin-b", "broken"} | {w.student for w in WRONG} \
+    expected = {"reference", "blank", "jane-roe-777", "jane-roe-9999", "honest", "twin-a", "twin-b", "broken"} | {w.student for w in WRONG} \
         | {f"hostile-{h.name}" for h in HOSTILE}
     assert set(rows) == expected
     assert rows["reference"]["score"] == rows["reference"]["max_score"] == "9"
-    assert rows["jane-roe"]["score"] == "9", "a Moodle-style folder is collected under the student's name"
+    assert rows["jane-roe-777"]["score"] == "9", "a Moodle-style folder is collected under the student's name and id"
+    assert rows["jane-roe-9999"]["score"] == "0", "a second user of the same name is a second student"
     assert rows["blank"]["score"] == "0"
     assert "reference" in graded_class["stdout"] and "flagged for review" in graded_class["stdout"]
     assert (graded_class["out"] / "report.txt").read_text().strip() in graded_class["stdout"]
@@ -121,17 +197,38 @@ def test_hostile_submission_gets_the_right_score(graded_class, hostile):
     ok = False
     try:
         row = graded_class["rows"][f"hostile-{hostile.name}"]
+        if hostile.may_crash and row["status"] != "graded":
+            assert row["status"].startswith("not graded: ") and len(row["status"]) > 20, row["status"]
+            assert row["score"] == "0"
+            ok = True
+            return
         assert row["status"] == "graded", row["status"]
         cells = _cells(row)
         full = json.loads(json.dumps(_cells(graded_class["rows"]["reference"])))
         lost = {cell for cell, score in cells.items() if score != full[cell]}
-        assert lost == hostile.loses, f"{hostile.attack}: lost {sorted(lost)}, expected {sorted(hostile.loses)}"
+        gained = sorted(hostile.loses - lost)
+        assert not gained, f"{hostile.attack}: kept the points of {gained} (lost only {sorted(lost)})"
         assert all(cells[c] == 0 for c in hostile.loses)
         if hostile.flagged:
-            assert int(row["flags"]) > 0, f"{hostile.attack} was not flagged for review"
+            assert int(row["flags"]) > 0 or row["needs_review"], f"{hostile.attack} was not flagged for review"
         ok = True
     finally:
         record("hostile submissions graded right", ok)
+
+
+@pytest.mark.parametrize("student", HONEST)
+def test_honest_classmates_keep_full_marks(graded_class, student):
+    row = graded_class["rows"][student]
+    ok = row["status"] == "graded" and row["score"] == row["max_score"] == "9" and row["needs_review"] == ""
+    record("honest classmates harmed", not ok)
+    assert ok, row
+
+
+@pytest.mark.parametrize("what", ["repository", "virtual environment", "results after the run", "/tmp and /dev/shm"])
+def test_nothing_outside_the_sandboxes_changed(graded_class, what):
+    changed = graded_class["changed"][what]
+    record("files changed by the graded class", bool(changed))
+    assert not changed, f"{what}: {changed[:10]}"
 
 
 def test_nothing_of_the_instructor_or_of_other_students_is_changed(graded_class):
@@ -146,13 +243,35 @@ def test_feedback_reveals_no_hidden_test_code(graded_class):
     feedback = sorted((graded_class["out"] / "feedback").glob("*.html"))
     graded = [s for s, row in graded_class["rows"].items() if row["status"] == "graded"]
     assert sorted(p.stem for p in feedback) == sorted(graded)
-    hidden = [line.strip() for line in (SOLUTIONS / ASSIGNMENT / NOTEBOOK).read_text().split("\\n")
-              if line.strip().startswith('"_') or "_reference_gradient" in line]
+    hidden = _hidden_test_lines()
     for page in feedback:
-        html = page.read_text()
-        assert "BEGIN HIDDEN TESTS" not in html and "_reference_gradient" not in html and "_z64" not in html, page.name
-        assert "hidden tests ran here" in html
-    assert hidden, "the hidden-test lines to look for were found in the solution"
+        text = page.read_text()
+        leaked = [line for line in hidden if html.escape(line, quote=False) in text or line in text]
+        assert not leaked and "BEGIN HIDDEN TESTS" not in text, f"{page.name} shows hidden test code: {leaked[:3]}"
+        assert "hidden tests ran here" in text
+        assert not _active_content(text), f"{page.name}: {_active_content(text)}"
+    assert len(hidden) > 10, "the hidden-test lines to look for were found in the solution"
+
+
+def _hidden_test_lines() -> list[str]:
+    """Every distinctive line of the hidden tests of the source notebook."""
+    lines, inside = [], False
+    for cell in read(SOLUTIONS / ASSIGNMENT / NOTEBOOK).cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) > 25 and not line.strip().startswith("#"):
+                lines.append(line.strip())
+    return lines
+
+
+def test_no_student_can_write_into_a_classmates_log(graded_class):
+    logs = graded_class["out"] / "logs"
+    honest = [logs / f"{student}.log" for student in HONEST]
+    assert all(p.is_file() for p in honest)
+    assert not any("forged" in p.read_text() for p in honest)
 
 
 def test_feedback_still_says_why_a_hidden_test_failed(graded_class):

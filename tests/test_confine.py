@@ -1,0 +1,201 @@
+"""The OS confinement layer alone: what code inside the bubblewrap sandbox can and cannot do.
+
+Each test runs a small Python program the way a grading kernel runs (the same
+``sandbox_command``, inside nbgrader's offline network namespace) and checks
+one property, so a failure names the broken wall. Skipped, with the reason,
+where this machine cannot confine (no bubblewrap, no user namespaces).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from course_grading import confine
+from course_grading.course import REPO, SOLUTIONS
+
+AVAILABLE, WHY = confine.status()
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason=f"no OS confinement on this machine: {WHY}")
+
+
+def run_inside(code: str, limits: confine.Limits | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``code`` as the grading kernel would run: offline nbgrader -> sandbox -> python."""
+    limits = limits or confine.Limits()
+    inner = [sys.executable, "-I", "-c", textwrap.dedent(code)]
+    command = confine.offline_command(confine.sandbox_command(inner, limits))
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                              preexec_fn=lambda: confine.cap_processes(limits.processes))
+    finally:
+        confine.remove_empty_cgroups()
+
+
+def test_python_torch_and_course_utils_work_inside():
+    result = run_inside("""
+        import torch, matplotlib.pyplot, course_utils.checks, course_utils.data
+        print(float(torch.ones(3).sum()), course_utils.data.data_dir().is_dir())
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3.0", "True"]
+
+
+def test_the_solutions_the_repository_and_home_are_not_there():
+    result = run_inside(f"""
+        import os
+        for path in ({str(SOLUTIONS)!r}, {str(REPO / 'nbgrader_config.py')!r}, {str(REPO / 'tests')!r},
+                     os.path.expanduser('~root'), '/etc/passwd', '/etc/shadow', '/var', '/home'):
+            print(path, os.path.exists(path))
+    """)
+    assert result.returncode == 0, result.stderr
+    seen = dict(line.rsplit(" ", 1) for line in result.stdout.splitlines())
+    leaked = {path for path, exists in seen.items() if exists == "True" and path != "/root"}
+    assert not leaked, f"visible inside the sandbox: {leaked}"
+
+
+def test_the_host_is_read_only_inside():
+    targets = [str(REPO / "course_utils" / "checks.py"), str(REPO / "data" / "exam_scores.csv"),
+               str(REPO / ".venv" / "pyvenv.cfg"), sys.executable]
+    result = run_inside(f"""
+        for path in {targets!r}:
+            try:
+                open(path, 'a').write('x')
+                print('WROTE', path)
+            except OSError as error:
+                print('refused', error.errno)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "WROTE" not in result.stdout and result.stdout.count("refused") == len(targets)
+
+
+def test_only_its_own_processes_are_visible():
+    outside = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        result = run_inside(f"""
+            import os
+            pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())
+            print(len(pids), max(pids), os.path.exists('/proc/{outside.pid}'))
+            try:
+                os.kill({outside.pid}, 9)
+                print('killed')
+            except OSError as error:
+                print('kill refused')
+        """)
+    finally:
+        alive = outside.poll() is None
+        outside.kill()
+    assert result.returncode == 0, result.stderr
+    count, highest, seen, verdict = result.stdout.split(maxsplit=3)
+    assert int(count) <= 3 and int(highest) <= 3, result.stdout
+    assert seen == "False" and verdict.strip() == "kill refused" and alive
+
+
+def test_no_network_not_even_the_graders_loopback():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    accepted: list[object] = []
+    thread = threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True)
+    thread.start()
+    try:
+        result = run_inside(f"""
+            import socket
+            for host, port in (('127.0.0.1', {port}), ('1.1.1.1', 53)):
+                try:
+                    socket.create_connection((host, port), timeout=3)
+                    print('connected', host)
+                except OSError:
+                    print('refused', host)
+        """)
+    finally:
+        server.close()
+    assert result.returncode == 0, result.stderr
+    assert "connected" not in result.stdout and not accepted
+
+
+def test_private_tmp_and_shm_are_capped_and_vanish():
+    marker = f"course-grader-test-{os.getpid()}"
+    limits = confine.Limits(tmp_mb=8, shm_mb=4)
+    result = run_inside(f"""
+        import os
+        for folder, size in (('/tmp', 20), ('/dev/shm', 20)):
+            written = 0
+            try:
+                with open(os.path.join(folder, {marker!r}), 'wb') as f:
+                    for _ in range(size):
+                        f.write(b'x' * 2**20)
+                        f.flush()
+                        written += 1
+            except OSError:
+                pass
+            print(folder, written)
+    """, limits)
+    assert result.returncode == 0, result.stderr
+    written = dict(line.split() for line in result.stdout.splitlines())
+    assert int(written["/tmp"]) <= 8 and int(written["/dev/shm"]) <= 4, written
+    assert not os.path.exists(f"/tmp/{marker}") and not os.path.exists(f"/dev/shm/{marker}")
+
+
+def test_processes_are_capped_and_die_with_the_sandbox():
+    limits = confine.Limits(processes=16)
+    marker = f"course-grader-orphan-{os.getpid()}"
+    result = run_inside(f"""
+        import os
+        from course_grading.confine import Limits
+        from course_grading.sandbox import resource_limits
+        resource_limits(Limits(processes=16))  # as the grading kernel does before it starts
+        children = 0
+        try:
+            for _ in range(64):
+                if os.fork() == 0:
+                    os.setsid()
+                    os.execv('/bin/sh', ['sh', '-c', 'exec -a {marker} sleep 300'])
+                children += 1
+        except OSError:
+            pass
+        print(children)
+    """, limits)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip() or 0) < 20, f"started {result.stdout.strip()} processes"
+    leftovers = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    leftovers.append(pid)
+        except OSError:
+            pass
+    assert not leftovers, "processes outlived the sandbox"
+
+
+def test_environment_is_cleared():
+    result = run_inside("""
+        import os
+        print(sorted(k for k in os.environ if k.startswith(('NBGRADER', 'JUPYTER', 'SSH', 'GIT', 'CI'))))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_status_explains_what_to_install(monkeypatch):
+    confine.status.cache_clear()
+    monkeypatch.setattr(confine.shutil, "which", lambda name: None)
+    try:
+        available, why = confine.status()
+    finally:
+        confine.status.cache_clear()
+    assert not available and "apt-get install bubblewrap" in why
+
+
+def test_limits_from_the_environment_are_checked():
+    assert confine.Limits.from_environment({"COURSE_GRADER_MEMORY_MB": "512"}).memory_mb == 512
+    with pytest.raises(ValueError, match="COURSE_GRADER_CPU_SECONDS must be a whole number"):
+        confine.Limits.from_environment({"COURSE_GRADER_CPU_SECONDS": "lots"})
+    with pytest.raises(ValueError, match="at least 1"):
+        confine.Limits.from_environment({"COURSE_GRADER_PROCESSES": "0"})

@@ -1,0 +1,224 @@
+"""The verdict layers alone: the answer allowlist, the notebook rebuild, the feedback sanitiser.
+
+So that a failure names the broken layer, each is tested here without nbgrader
+or a kernel; the end-to-end grading tests (test_grading.py, test_autograde.py)
+check them together.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+
+import nbformat
+import pytest
+
+from course_grading.allowlist import screen
+from course_grading.course import SOLUTIONS
+from course_grading.feedback import feedback_html, strip_hidden_tests
+from course_grading.preprocessors import NOT_RUN_HEADER, rebuild, screen_answers
+from course_grading.reference import answered_source, filled_submission, solution_cells
+from nbgrader_course import RELEASE, read
+
+NOTEBOOK_NAMES = {"torch", "nn", "F", "math", "plt", "check_close", "minibatches", "sigmoid", "bce_loss"}
+
+
+# --- the allowlist ---------------------------------------------------------------------------------
+
+REFUSED = {
+    "IPython": "def f(x):\n    get_ipython().ast_transformers.append(x)\n    return x",
+    "import sys": "import sys\ndef f(x):\n    return x",
+    "import os in a function": "def f(x):\n    import os\n    return x",
+    "tracing via a module attribute": "def f(x):\n    return torch.sys.settrace",
+    "dunder attribute": "def f(x):\n    g = lambda y: y\n    return g.__code__",
+    "private torch": "def f(x):\n    return torch._C",
+    "torch function mode": "from torch.overrides import TorchFunctionMode\ndef f(x):\n    return x",
+    "patch torch": "def f(x):\n    torch.allclose = lambda *a, **k: True\n    return x",
+    "patch through an alias": "def f(x):\n    t = F.torch\n    t.allclose = lambda *a, **k: True\n    return x",
+    "item of a module": "def f(x):\n    torch.nn.functional.__dict__['relu'] = None\n    return x",
+    "global": "def f(x):\n    global check_close\n    check_close = None\n    return x",
+    "data of the notebook": "def f(x):\n    X_test.zero_()\n    return x",
+    "getattr": "def f(x):\n    return getattr(torch, 'all' + 'close')",
+    "exec": "def f(x):\n    exec('import os')\n    return x",
+    "eval in a default": "def f(x, y=eval('1')):\n    return x",
+    "open": "def f(x):\n    return open('/etc/hostname').read()",
+    "vars": "def f(x):\n    vars(torch).update(allclose=None)\n    return x",
+    "type": "def f(x):\n    return type(x)",
+    "decorator": "@torch.no_grad()\ndef f(x):\n    return x",
+    "always-equal class": "class Yes(nn.Module):\n    def __eq__(self, other):\n        return True",
+    "class not a module": "class Yes:\n    pass",
+    "override nn.Module machinery": "class M(nn.Module):\n    def parameters(self):\n        return []",
+    "unbound method": "class M(nn.Module):\n    def forward(self, x):\n        self.x = x\n        return x\n"
+                      "def g(x):\n    return M.forward(torch, x)",
+    "format reaches attributes": "def f(x):\n    return '{0.__class__}'.format(x)",
+    "deserialise": "def f(x):\n    return torch.load('x.pt', weights_only=False)",
+    "numpy raw memory": "import numpy as np\ndef f(x):\n    return np.lib.stride_tricks.as_strided(x, (10**9,))",
+    "global switch": "def f(x):\n    torch.set_default_dtype(torch.float64)\n    return x",
+    "global hooks": "def f(x):\n    torch.nn.modules.module.register_module_forward_hook(None)\n    return x",
+    "annotation evaluator": "import typing\ndef f(x):\n    return typing.get_type_hints(f)",
+    "frame of a generator": "def f(x):\n    g = (i for i in x)\n    return g.gi_frame",
+    "a course file writer": "from course_utils.data import write_fashion_mnist_standin\ndef f(x):\n    return x",
+    "magic": "%history\ndef f(x):\n    return x",
+    "shell": "!ls /\ndef f(x):\n    return x",
+    "save a figure": "def f(x):\n    plt.savefig('/tmp/x.py')\n    return x",
+    "match on attributes": "def f(x):\n    match x:\n        case object(__class__=c):\n            return c",
+}
+
+
+@pytest.mark.parametrize("code", REFUSED.values(), ids=REFUSED.keys())
+def test_the_allowlist_refuses(code):
+    result = screen(code, NOTEBOOK_NAMES)
+    assert not result.runnable and result.source == "" and result.problems
+
+
+ALLOWED = {
+    "element-wise math": "def f(z):\n    return torch.where(z < 0, torch.exp(z), 1 - torch.exp(-z))",
+    "numpy": "import numpy as np\ndef f(z):\n    return torch.from_numpy(1 / (1 + np.exp(-z.numpy())))",
+    "grad reset": "def step(W, lr):\n    with torch.no_grad():\n        W -= lr * W.grad\n    W.grad = None",
+    "module": "class M(nn.Module):\n    def __init__(self, n):\n        super().__init__()\n        self.linear = nn.Linear(n, 1)\n"
+              "    def forward(self, X):\n        return self.linear(X).squeeze(-1)",
+    "comprehension and closure": "def f(xs):\n    k = 2\n    def g(y):\n        return y * k\n    return [g(x) for x in xs if x > 0]",
+    "format with a spec": "def f(loss):\n    print('loss {:.3f}'.format(loss))\n    print(f'{loss:.2f}')\n    return loss",
+    "notebook helpers": "def f(X, y):\n    return [len(b) for b, _ in minibatches(X, y, batch_size=2)]",
+    "optimizer": "def f(model, lr):\n    opt = torch.optim.SGD(model.parameters(), lr=lr)\n    opt.param_groups[0]['lr'] = lr\n    return opt",
+    "constant": "EPS = 1e-7\ndef f(p):\n    return p.clamp_min(EPS)",
+}
+
+
+@pytest.mark.parametrize("code", ALLOWED.values(), ids=ALLOWED.keys())
+def test_the_allowlist_lets_ordinary_answers_run(code):
+    result = screen(code, NOTEBOOK_NAMES)
+    assert result.runnable, result.problems
+    assert compile(result.source, "<answer>", "exec")
+
+
+def test_top_level_statements_are_dropped_not_run():
+    result = screen("def f(x):\n    return x\nprint(f(1))\nf.__code__ = None\nfor i in range(3):\n    pass\nEPS = 1e-7",
+                    NOTEBOOK_NAMES)
+    assert result.runnable
+    assert "print" not in result.source and "__code__" not in result.source and "for" not in result.source
+    assert "EPS = 1e-07" in result.source and len(result.dropped) == 3
+
+
+def test_every_reference_answer_passes_the_allowlist_untouched(assignment):
+    source = read(SOLUTIONS / assignment / f"{assignment}.ipynb")
+    submitted = filled_submission(RELEASE / assignment / f"{assignment}.ipynb", assignment)
+    screened = screen_answers(source, submitted)
+    assert set(screened) == set(solution_cells(assignment))
+    for grade_id, result in screened.items():
+        assert result.runnable and not result.dropped, (grade_id, result.problems, result.dropped)
+
+
+# --- the notebook rebuild --------------------------------------------------------------------------
+
+ASSIGNMENT = "01_sigmoid_bce"
+
+
+def _source() -> nbformat.NotebookNode:
+    return read(SOLUTIONS / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+
+
+def _reference() -> nbformat.NotebookNode:
+    return filled_submission(RELEASE / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ASSIGNMENT)
+
+
+def _grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def test_rebuild_takes_every_cell_but_the_answers_from_the_source():
+    source, submission = _source(), _reference()
+    for cell in submission.cells:
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = "get_ipython().ast_transformers.append(None)  # tampered"
+    submission.cells.insert(0, nbformat.v4.new_code_cell("import sys; sys.settrace(None)  # added"))
+    rebuilt = rebuild(source, submission)
+    assert len(rebuilt.cells) == len(source.cells)
+    assert "# tampered" not in nbformat.writes(rebuilt) and "# added" not in nbformat.writes(rebuilt)
+    answers = solution_cells(ASSIGNMENT)
+    for got, want in zip(rebuilt.cells, source.cells):
+        assert _grade_id(got) == _grade_id(want) and got.cell_type == want.cell_type
+        if _grade_id(want) in answers:
+            assert got.source.strip() == answered_source(answers[_grade_id(want)]).strip() or "def " in got.source
+        else:
+            assert got.source == want.source or "BEGIN SOLUTION" in want.source
+    hidden = [c for c in rebuilt.cells if "### BEGIN HIDDEN TESTS" in c.source]
+    assert hidden, "the hidden tests are in the notebook that runs"
+
+
+def test_rebuild_restores_deleted_moved_and_retyped_test_cells():
+    submission = _reference()
+    tests = [c for c in submission.cells if (_grade_id(c) or "").endswith("_tests")]
+    submission.cells = [c for c in submission.cells if c not in tests[:2]]
+    submission.cells.reverse()
+    tests[2].cell_type = "markdown"
+    rebuilt = rebuild(_source(), submission)
+    assert [_grade_id(c) for c in rebuilt.cells] == [_grade_id(c) for c in _source().cells]
+    assert all(c.cell_type == "code" for c in rebuilt.cells if (_grade_id(c) or "").endswith("_tests"))
+
+
+def test_rebuild_replaces_a_refused_answer_by_the_stub_and_says_why():
+    submission = _reference()
+    cell = next(c for c in submission.cells if _grade_id(c) == "nb01_sigmoid")
+    cell.source = "import os\ndef sigmoid(z):\n    return os.getcwd()"
+    rebuilt = rebuild(_source(), submission)
+    stub = next(c for c in rebuilt.cells if _grade_id(c) == "nb01_sigmoid")
+    assert stub.source.startswith(NOT_RUN_HEADER) and "import os" in stub.source.splitlines()[1]
+    assert "raise NotImplementedError" in stub.source and "return os.getcwd()" not in stub.source
+
+
+def test_rebuild_uses_the_last_of_two_cells_claiming_one_answer():
+    submission = _reference()
+    cell = next(c for c in submission.cells if _grade_id(c) == "nb01_bce")
+    early = copy.deepcopy(cell)
+    early.source = "def bce_loss(p, y, eps=1e-7):\n    return 'early'"
+    submission.cells.insert(0, early)
+    rebuilt = rebuild(_source(), submission)
+    assert "'early'" not in next(c for c in rebuilt.cells if _grade_id(c) == "nb01_bce").source
+
+
+# --- the feedback sanitiser ------------------------------------------------------------------------
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
+
+
+def _graded_notebook() -> nbformat.NotebookNode:
+    nb = rebuild(_source(), _reference())
+    for cell in nb.cells:
+        gid = _grade_id(cell) or ""
+        if gid == "nb01_sigmoid":
+            cell.outputs = [
+                nbformat.v4.new_output("display_data", data={"text/html": "<script>alert(1)</script>",
+                                                             "application/javascript": "alert(2)",
+                                                             "text/plain": "<b>plain</b>"}),
+                nbformat.v4.new_output("stream", name="stdout", text="<script>alert(3)</script>"),
+                nbformat.v4.new_output("display_data", data={"image/png": PNG}),
+                nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(b"<svg/>").decode()}),
+            ]
+        elif gid == "nb01_sigmoid_hidden_tests":
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="secret print"),
+                            nbformat.v4.new_output("error", ename="AssertionError", evalue="tail <i>wrong</i>",
+                                                   traceback=["Traceback with _reference_gradient"])]
+        elif cell.cell_type == "code" and not gid:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="demo output")]
+    return nb
+
+
+def test_feedback_has_no_script_no_html_from_outputs_and_no_hidden_test_code():
+    nb = _graded_notebook()
+    points = {"nb01_sigmoid_tests": 1.0, "nb01_sigmoid_hidden_tests": 2.0}
+    page = feedback_html(nb, {"nb01_sigmoid_tests": 1.0, "nb01_sigmoid_hidden_tests": 0.0}, points, "t <x>")
+    lowered = page.lower()
+    assert "<script" not in lowered and "javascript" not in lowered.replace("content-security-policy", "")
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page and "alert(1)" not in page and "alert(2)" not in page
+    assert "&lt;b&gt;plain&lt;/b&gt;" in page
+    assert page.count("<img") == 1, "only a real PNG becomes an image"
+    assert "BEGIN HIDDEN TESTS" not in page and "_reference_gradient" not in page and "secret print" not in page
+    assert "AssertionError: tail &lt;i&gt;wrong&lt;/i&gt;" in page
+    assert "demo output" not in page, "outputs of cells other than answers and tests are left out"
+    assert "Score: 1 / 3" in page
+
+
+def test_strip_hidden_tests_keeps_the_visible_part():
+    source = "a = 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nb = 2"
+    assert strip_hidden_tests(source) == "a = 1\n# (hidden tests ran here)\nb = 2"

@@ -1,0 +1,74 @@
+"""The plain nbgrader path: an instructor's own ``nbgrader autograde`` with the course's config.
+
+No OS confinement applies there (nbgrader starts its ordinary kernel), but the
+verdict protection does: nbgrader_config.py puts the notebook rebuild and the
+answer allowlist into nbgrader's autograde pipeline. A submission whose
+answers return always-equal objects and which rebinds the comparison helpers
+took 41 % of the course's points on this path before.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from course_grading.course import Course
+from course_grading.reference import filled_submission
+from nbgrader_course import read
+
+ASSIGNMENT = "00_tensors_autograd"
+ALWAYS_EQUAL = '''
+class _Yes:
+    def __eq__(self, other):
+        return True
+    __ne__ = lambda self, other: False
+    __le__ = __ge__ = __lt__ = __gt__ = __eq__
+    def __getattr__(self, name):
+        return self
+    def __call__(self, *args, **kwargs):
+        return self
+    def __float__(self):
+        return 0.0
+
+import builtins, torch, course_utils.checks as _checks
+torch.allclose = torch.equal = lambda *a, **k: True
+torch.testing.assert_close = lambda *a, **k: None
+builtins.isinstance = lambda *a: True
+_checks.check_close = _checks.check_tensor = lambda *a, **k: None
+check_close = check_tensor = lambda *a, **k: None
+'''
+
+
+def _attack(nb):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            name = cell.source.split("def ", 1)[1].split("(", 1)[0]
+            cell.source = ALWAYS_EQUAL + f"\ndef {name}(*args, **kwargs):\n    return _Yes()\n"
+    return nb
+
+
+@pytest.fixture(scope="module")
+def plain_course(tmp_path_factory):
+    course = Course(tmp_path_factory.mktemp("plain"), ASSIGNMENT, confined=False)
+    course.generate()
+    course.submit("reference", filled_submission(course.release_path, ASSIGNMENT))
+    course.submit("always-equal", _attack(read(course.release_path)))
+    result = course.autograde(plain=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return course
+
+
+def test_plain_autograde_gives_the_reference_full_marks(plain_course):
+    scores = plain_course.scores("reference")
+    assert scores and all(got == top for got, top in scores.values()), scores
+
+
+def test_plain_autograde_gives_always_equal_answers_and_rebound_helpers_nothing(plain_course):
+    scores = plain_course.scores("always-equal")
+    earned = {cell: got for cell, (got, _) in scores.items() if got}
+    assert not earned, f"the attack earned {earned}"
+
+
+def test_plain_autograde_ran_the_rebuilt_notebook(plain_course):
+    graded = read(plain_course.autograded_path("always-equal"))
+    text = "\n".join(c.source for c in graded.cells)
+    assert "torch.allclose = " not in text and "The grader did not run this answer" in text
