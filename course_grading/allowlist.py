@@ -32,6 +32,8 @@ import builtins
 import importlib
 import string
 import types
+import warnings
+from functools import lru_cache
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -312,14 +314,19 @@ class _Checker(ast.NodeVisitor):
         if node.name.startswith("_") and not (method_of and node.name == "__init__"):
             self.problem(node, f"names starting with an underscore are not allowed here ({node.name})")
         args = node.args
+        # Defaults and annotations are evaluated when the function is defined, at the top level of
+        # the kernel: only constants, names and attributes there, never a call.
         for default in args.defaults + [d for d in args.kw_defaults if d is not None]:
+            self._simple(default, f"the default values of {node.name}")
             self.visit(default)
         for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
             if a is not None:
                 self._check_identifier(a, a.arg)
                 if a.annotation is not None:
+                    self._simple(a.annotation, f"the annotations of {node.name}")
                     self.visit(a.annotation)
         if node.returns is not None:
+            self._simple(node.returns, f"the annotations of {node.name}")
             self.visit(node.returns)
         self_name = None
         positional = args.posonlyargs + args.args
@@ -332,6 +339,10 @@ class _Checker(ast.NodeVisitor):
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
         self.problem(node, "async functions are not allowed here")
+
+    def _simple(self, node: ast.expr, where: str) -> None:
+        if not is_simple_expression(node):
+            self.problem(node, f"{where} may only be constants, names and attributes (no calls)")
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
@@ -346,7 +357,7 @@ class _Checker(ast.NodeVisitor):
                 self.visit(gen.iter)
             for cond in gen.ifs:
                 self.visit(cond)
-            self.visit(gen.target)
+            self._check_target(gen.target)
         for part in ((node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)):
             self.visit(part)
         self.scopes.pop()
@@ -538,7 +549,8 @@ class _Checker(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _allowed_attribute(self, name: str) -> bool:
-        return not name.startswith(DENIED_PREFIXES) and name not in DENIED_ATTRIBUTES
+        return (not name.startswith(DENIED_PREFIXES) and name not in DENIED_ATTRIBUTES
+                and name not in gadget_attributes())
 
     def _check_identifier(self, node: ast.AST, name: str) -> None:
         if name.startswith("__"):
@@ -546,6 +558,13 @@ class _Checker(ast.NodeVisitor):
 
 
 _MISSING = object()
+_SIMPLE_NODES = (ast.Constant, ast.Name, ast.Attribute, ast.UnaryOp, ast.BinOp, ast.Tuple, ast.List, ast.Set,
+                 ast.Subscript, ast.Load, ast.unaryop, ast.operator, ast.Slice)
+
+
+def is_simple_expression(node: ast.expr) -> bool:
+    """Constants, names, attributes, subscripts and arithmetic of those: nothing that calls code."""
+    return all(isinstance(n, _SIMPLE_NODES) for n in ast.walk(node))
 
 
 def _import_value(module: str, attr: str = "") -> object:
@@ -562,6 +581,71 @@ def _import_value(module: str, attr: str = "") -> object:
             except Exception:
                 return _MISSING
     return value
+
+
+# Attribute names that correct answers use and that some object also uses for a module outside
+# the allowlist (W.grad, x.cpu(), model.modules(), loader.dataset, np.random, ...): allowed, but
+# everything those modules hold is checked as the allowlist's own modules are.
+EVERYDAY_ATTRIBUTES = frozenset({
+    "grad", "cpu", "char", "modules", "functional", "utils", "linalg", "random", "dataset", "sampler", "data",
+    "function", "normal", "parameter", "sparse", "nested", "masked", "fft", "special", "init", "optim", "nn",
+    "distributions", "autograd", "lr_scheduler", "abc", "uniform", "bernoulli", "categorical", "multinomial",
+    "poisson", "gamma", "beta", "exponential", "geometric", "laplace", "binomial", "dataloader", "polynomial",
+    # the names of torch.nn's module files, which answers use for their own layers (self.linear, ...)
+    "linear", "loss", "module", "container", "conv", "dropout", "flatten", "padding", "pooling", "normalization",
+    "activation", "distance", "fold", "rnn", "transformer", "batchnorm", "instancenorm", "upsampling", "adaptive",
+    "sparse", "lazy", "channelshuffle", "pixelshuffle",
+})
+
+
+@lru_cache(maxsize=1)
+def gadget_attributes() -> frozenset[str]:
+    """Attribute names that lead, from anything an answer can reach, out of the allowlist.
+
+    Walks the allowed modules (and the public classes they define), and the
+    modules that everyday attribute names lead to, a few levels deep: the name
+    of every attribute whose value is a module outside the allowlist, or a
+    function that reaches the interpreter (``exec``, ``getattr``,
+    ``update_wrapper``, ``attrgetter``, ``Unpickler``, ...), is refused
+    wherever it appears, whatever object it is read from. So ``t = torch;
+    t.serialization`` and ``[torch][0].serialization`` are refused as
+    ``torch.serialization`` is.
+    """
+    denied: set[str] = set()
+    seen: set[int] = set()
+    frontier: list[tuple[object, int]] = []
+    for name in ALLOWED_MODULES:
+        module = _import_value(name)
+        if module is not _MISSING:
+            frontier.append((module, 0))
+    while frontier:
+        owner, depth = frontier.pop()
+        if id(owner) in seen or depth > 3:
+            continue
+        seen.add(id(owner))
+        holders = [owner]
+        if isinstance(owner, types.ModuleType):
+            holders += [v for k, v in list(vars(owner).items()) if isinstance(v, type) and not k.startswith("_")]
+        for holder in holders:
+            for name in dir(holder):
+                if name.startswith("_"):
+                    continue
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        value = getattr(holder, name)
+                except Exception:
+                    continue
+                if isinstance(value, types.ModuleType):
+                    if value.__name__ in ALLOWED_MODULES:
+                        frontier.append((value, depth + 1))
+                    elif name in EVERYDAY_ATTRIBUTES:
+                        frontier.append((value, depth + 1))
+                    else:
+                        denied.add(name)
+                elif callable(value) and _forbidden_value(value) and name not in EVERYDAY_ATTRIBUTES:
+                    denied.add(name)
+    return frozenset(denied)
 
 
 def _assigned_names(node: ast.FunctionDef) -> set[str]:
@@ -663,6 +747,8 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         alone = _Checker(names, modules, module_names)
         alone.visit(node)
+        if node.value is not None and not is_simple_expression(node.value):
+            alone.problem(node, "a top-level value may only be a constant, a name or an attribute (no calls)")
         clash = [t.id for t in targets if t.id in context.protected]
         if alone.problems or clash:
             reason = f"{clash[0]} is a name the notebook already uses" if clash else \

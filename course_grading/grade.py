@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import os
 import re
 import shutil
@@ -87,7 +88,7 @@ def collect(source: Path, notebook: str, scratch: Path) -> list[Submission]:
         source = folder
     if not source.is_dir():
         raise FileNotFoundError(f"SUBMISSIONS must be a folder or a .zip file, got {source}")
-    # (name slug, platform user id or "") -> notebooks of that student
+    # (name slug, who: the platform's user id, or else the file or folder as handed in) -> notebooks
     people: dict[tuple[str, str], list[Path]] = {}
     for path in sorted(source.rglob("*.ipynb")):
         if any(part.startswith((".", "__MACOSX")) for part in path.relative_to(source).parts):
@@ -95,24 +96,35 @@ def collect(source: Path, notebook: str, scratch: Path) -> list[Submission]:
         relative = path.relative_to(source)
         canvas = CANVAS.match(path.stem)
         if len(relative.parts) == 1:
-            student, user = (canvas["student"], canvas["user"]) if canvas else (path.stem, "")
+            student, who = (canvas["student"], canvas["user"]) if canvas else (path.stem, f"file {path.name}")
         else:
             top = relative.parts[0]
             moodle = MOODLE.match(top)
-            student, user = (moodle["student"], moodle["id"]) if moodle else (top, "")
-        people.setdefault((slug(student), user), []).append(path)
-    # Two different people are never merged: a name shared by several user ids gets the id appended.
-    shared = {name for name, _ in people if sum(1 for n, _ in people if n == name) > 1}
-    found = {(f"{name}-{user}" if name in shared and user else name): paths for (name, user), paths in people.items()}
+            student, who = (moodle["student"], moodle["id"]) if moodle else (top, f"folder {top}")
+        people.setdefault((slug(student), who), []).append(path)
+    found = {student_id(name, who, people): paths for (name, who), paths in people.items()}
     submissions = []
     for student, paths in sorted(found.items()):
         named = [p for p in paths if notebook.removesuffix(".ipynb") in p.name]
         chosen = max(named or paths, key=_submission_order)
         sub = Submission(student, chosen)
         if len(paths) > 1:
-            sub.notes.append(f"{len(paths)} notebooks found, graded {chosen.name}")
+            sub.notes.append(f"{len(paths)} notebooks found, graded {chosen.name!r}")
         submissions.append(sub)
     return submissions
+
+
+def student_id(name: str, who: str, people: dict[tuple[str, str], list[Path]]) -> str:
+    """The name slug, unless several people share it: then the platform id, or a digest of the file name.
+
+    Two people are never merged, whatever their names: a file that only looks
+    like another student's (``carol_.ipynb`` beside ``carol.ipynb``) is another student.
+    """
+    if sum(1 for other, _ in people if other == name) == 1:
+        return name
+    if who.isdigit():
+        return f"{name}-{who}"
+    return f"{name}-{hashlib.sha256(who.encode()).hexdigest()[:6]}"
 
 
 def _submission_order(path: Path) -> tuple[int, str]:
@@ -215,18 +227,21 @@ def no_credit_for_results_or_errors(graded: nbformat.NotebookNode, scores: dict[
 
 
 def split_log(log: str, students: list[str]) -> dict[str, str]:
-    """nbgrader's log of a batch, cut into each student's part (each part starts where nbgrader starts that student)."""
+    """nbgrader's log of a batch, cut into each student's part.
+
+    nbgrader grades a batch's students in sorted order and starts each with a
+    "Creating/updating student" line: only the next expected student's marker,
+    at the start of a line, opens a new part, so a marker that turns up out of
+    turn (text a kernel got into the log) cannot move lines to a classmate.
+    """
     parts = {student: "" for student in students}
+    order = sorted(students)
     current: str | None = None
     for line in log.splitlines(keepends=True):
-        marker = re.search(r"Creating/updating student with ID '([^']+)'", line)
-        if marker and marker.group(1) in parts:
-            current = marker.group(1)
-        elif current is not None:
-            error = re.search(r"error processing assignment '[^']+' for student '([^']+)'", line)
-            if error and error.group(1) in parts and error.group(1) != current:
-                parts[error.group(1)] += line
-                continue
+        expected = order[order.index(current) + 1] if current is not None and current != order[-1] else (
+            order[0] if current is None else None)
+        if expected is not None and line.startswith(f"[AutogradeApp | INFO] Creating/updating student with ID '{expected}'"):
+            current = expected
         if current is not None:
             parts[current] += line
         else:
@@ -243,6 +258,11 @@ def failure_cause(log: str) -> str:
             if pattern in line and "Please see" not in line:
                 return f"the notebook could not be run to the end ({line[:200]})"
     return f"the notebook could not be run to the end ({(lines or ['no output'])[-1][:200]})"
+
+
+def _printable(line: str) -> str:
+    """One line of the report: control characters (from file names, say) cannot start a new line."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in line)
 
 
 def write_outputs(grader: Grader, results: list[Result], logs: Path | None = None) -> str:
@@ -280,7 +300,7 @@ def write_outputs(grader: Grader, results: list[Result], logs: Path | None = Non
               f"graded {len(results) - not_graded}, not graded {not_graded}, flagged for review {flagged}, "
               f"answers not run (needs review) {review}",
               f"confinement: {grader.confinement}"]
-    summary = "\n".join(lines)
+    summary = "\n".join(_printable(line) for line in lines)
     (out / "report.txt").write_text(summary + "\n")
     return summary
 

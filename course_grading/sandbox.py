@@ -22,10 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from course_grading.confine import Limits
-
-HARMLESS_WARNINGS = (
-    r"Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior",
-)
+from course_utils.checks import HARMLESS_WARNINGS
 
 
 def resource_limits(limits: Limits) -> list[str]:

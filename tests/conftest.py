@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 
 from nbgrader_course import Course, assignments, filled_submission, read  # noqa: E402
+from right_submissions import RIGHT  # noqa: E402
 from wrong_submissions import CATALOGUE  # noqa: E402
 
 REFERENCE = "reference"
@@ -43,6 +44,9 @@ def graded_course(generated_course):
             for wrong in CATALOGUE:
                 if wrong.assignment == assignment:
                     course.submit(wrong.student, filled_submission(release, assignment, {wrong.cell: (wrong.old, wrong.new)}))
+            for right in RIGHT:
+                if right.assignment == assignment:
+                    course.submit(right.student, filled_submission(release, assignment, {right.cell: (right.old, right.new)}))
             result = course.autograde()
             assert result.returncode == 0, f"autograde crashed:\n{result.stderr[-5000:]}"
             done.add(assignment)
@@ -54,6 +58,8 @@ def graded_course(generated_course):
 def pytest_generate_tests(metafunc):
     if "assignment" in metafunc.fixturenames:
         metafunc.parametrize("assignment", assignments())
+    if "right" in metafunc.fixturenames:
+        metafunc.parametrize("right", RIGHT, ids=[f"{r.assignment}:{r.name}" for r in RIGHT])
     if "wrong" in metafunc.fixturenames:
         metafunc.parametrize("wrong", CATALOGUE, ids=[f"{w.assignment}:{w.name}" for w in CATALOGUE])
 

@@ -382,4 +382,21 @@ HOSTILE += [
             _append("nb01_bce", _escape(_FORGE_LOG, "operator"))),
 ]
 
+# Found by a second red-team review: objects that are not modules by name (a local alias, a
+# subscript, a default argument) led to the same gadgets.
+_GADGET = ".serialization.pickle.Unpickler({m}.serialization.io.BytesIO(b'')).find_class('built'+'ins', 'ex'+'ec')"
+HOSTILE += [
+    Hostile("gadget-at-top-level", "a top-level assignment reaching exec through [torch][0].serialization",
+            _wrong_answers("pwn = [torch][0]" + _GADGET.format(m="[torch][0]") + "(" + repr(_SKIP_TESTS) + ")\n"),
+            loses=ALL_TESTS),
+    Hostile("gadget-through-alias", "a local alias of torch reaching exec inside the answer",
+            _replace("nb01_sigmoid", STABLE_SIGMOID,
+                     "    t = torch\n    run = t" + _GADGET.format(m="t") + "\n    run(" + repr(_SKIP_TESTS) + ")\n"
+                     + OVERFLOWING_SIGMOID),
+            loses=SIGMOID_TESTS),
+    Hostile("gadget-through-default", "a default argument holding torch, reaching exec inside the answer",
+            _both(_wrong_sigmoid, _append("nb01_sigmoid", "def helper(z, t=torch):\n    return t" + _GADGET.format(m="t"))),
+            loses=SIGMOID_TESTS),
+]
+
 PLACEHOLDERS = ("SOLUTION_PATH", "OTHERS_GLOB", "CANARY_GLOB", "GRADES_GLOB")

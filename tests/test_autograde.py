@@ -42,3 +42,14 @@ def test_every_exercise_has_a_wrong_submission(assignment):
     covered = {w.cell for w in CATALOGUE if w.assignment == assignment}
     missing = sorted(solution_cells(assignment).keys() - covered)
     assert not missing, f"answer cells with no wrong submission in tests/wrong_submissions.py: {missing}"
+
+
+def test_right_but_different_submission_gets_full_marks(graded_course, right):
+    ok = False
+    try:
+        scores = graded_course(right.assignment).scores(right.student)
+        lost = {cell: s for cell, s in scores.items() if s[0] != s[1]}
+        assert scores and not lost, f"{right.name} is correct but lost points on {lost}"
+        ok = True
+    finally:
+        record("right-but-different submissions given full marks", ok)

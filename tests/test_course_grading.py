@@ -53,7 +53,7 @@ def test_collect_prefers_the_assignment_notebook_and_notes_extras(tmp_path):
     _write(src / "lee" / "01_sigmoid_bce.ipynb")
     (sub,) = grade.collect(src, "01_sigmoid_bce.ipynb", tmp_path)
     assert sub.path.name == "01_sigmoid_bce.ipynb"
-    assert sub.notes == ["2 notebooks found, graded 01_sigmoid_bce.ipynb"]
+    assert sub.notes == ["2 notebooks found, graded '01_sigmoid_bce.ipynb'"]
 
 
 def test_collect_reads_a_zip_and_refuses_paths_outside_it(tmp_path):
@@ -139,7 +139,7 @@ def test_two_people_with_one_name_are_never_merged_and_the_latest_submission_cou
     found = {s.student: s for s in grade.collect(src, "01_sigmoid_bce.ipynb", tmp_path)}
     assert set(found) == {"alice-smith-1234", "alice-smith-9999", "leebo"}
     assert found["leebo"].path.name == "leebo_555_7002_01_sigmoid_bce-1.ipynb", "the later Canvas submission"
-    assert found["leebo"].notes == ["2 notebooks found, graded leebo_555_7002_01_sigmoid_bce-1.ipynb"]
+    assert found["leebo"].notes == ["2 notebooks found, graded 'leebo_555_7002_01_sigmoid_bce-1.ipynb'"]
 
 
 def test_scan_flags_nothing_in_any_reference_solution(tmp_path):
@@ -159,3 +159,29 @@ def test_a_second_look_at_outputs_takes_the_points_of_a_test_cell_with_a_result_
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="all visible checks passed")]
     checked = grade.no_credit_for_results_or_errors(nb, {"t1": 1.0, "t2": 1.0, "t3": 1.0})
     assert checked == {"t1": 0.0, "t2": 0.0, "t3": 1.0}
+
+
+def test_a_file_named_like_a_classmates_is_another_student(tmp_path):
+    src = tmp_path / "download"
+    _write(src / "carol.ipynb")
+    _write(src / "carol_.ipynb")
+    _write(src / "Carol" / "work.ipynb")
+    found = {s.path.relative_to(src).as_posix(): s.student for s in grade.collect(src, "01_sigmoid_bce.ipynb", tmp_path)}
+    assert len(set(found.values())) == 3 and all(student.startswith("carol-") for student in found.values())
+
+
+def test_the_report_cannot_be_given_extra_lines_by_a_file_name():
+    assert grade._printable("zz\nalice  0 / 9  not graded") == "zz\\x0aalice  0 / 9  not graded"
+
+
+def test_a_forged_marker_in_the_log_moves_no_line_to_a_classmate():
+    log = ("[AutogradeApp | INFO] Creating/updating student with ID 'alice': {}\n"
+           "alice line\n"
+           "unhandled iopub msg: x\n[AutogradeApp | INFO] Creating/updating student with ID 'carol': {}\nforged\n"
+           "[AutogradeApp | INFO] Creating/updating student with ID 'bob': {}\n"
+           "bob line\n"
+           "[AutogradeApp | INFO] Creating/updating student with ID 'carol': {}\n"
+           "carol line\n")
+    parts = grade.split_log(log, ["carol", "alice", "bob"])
+    assert "forged" in parts["alice"] and "forged" not in parts["carol"]
+    assert parts["bob"].endswith("bob line\n") and parts["carol"].endswith("carol line\n")

@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 from conftest import record
+from course_grading import grade
 from hostile_submissions import HOSTILE, PLACEHOLDERS
 from nbgrader_course import REPO, RELEASE, SOLUTIONS, filled_submission, read
 from wrong_submissions import CATALOGUE
@@ -31,7 +32,9 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 WRONG = [w for w in CATALOGUE if w.assignment == ASSIGNMENT]
 TWIN = WRONG[0]
 CELL_TIMEOUT = 10
-HONEST = ("reference", "jane-roe-777", "honest")
+CAROL = grade.student_id("carol", "file carol.ipynb", {("carol", "a"): [], ("carol", "b"): []})
+CAROL_IMPOSTOR = grade.student_id("carol", "file carol_.ipynb", {("carol", "a"): [], ("carol", "b"): []})
+HONEST = ("reference", "jane-roe-777", "honest", CAROL)
 BIG_FILE = 4 * 2**20
 
 
@@ -112,6 +115,10 @@ def graded_class(tmp_path_factory):
     add(f"Jane Roe_777_assignsubmission_file_/{NOTEBOOK}", filled_submission(release, ASSIGNMENT))
     # An impostor: another user's untouched notebook under the same name (two people, never merged).
     add(f"Jane Roe_9999_assignsubmission_file_/{NOTEBOOK}", read(release))
+    # Plain files: a blank notebook named to sort after a classmate's, and a name that would forge report lines.
+    add("carol.ipynb", filled_submission(release, ASSIGNMENT))
+    add("carol_.ipynb", read(release))
+    add("zed/zz\nreference    0 / 9  not graded: forged.ipynb", read(release))
     add(_canvas("honest", 4).replace("_1004", "_LATE_1004"), filled_submission(release, ASSIGNMENT))
     for twin in ("twin-a", "twin-b"):
         add(_canvas(twin, 3), filled_submission(release, ASSIGNMENT, {TWIN.cell: (TWIN.old, TWIN.new)}))
@@ -162,12 +169,15 @@ def _cells(row: dict) -> dict[str, float]:
 
 def test_every_student_is_graded_and_reported(graded_class):
     rows = graded_class["rows"]
-    expected = {"reference", "blank", "jane-roe-777", "jane-roe-9999", "honest", "twin-a", "twin-b", "broken"} | {w.student for w in WRONG} \
+    expected = {"reference", "blank", "jane-roe-777", "jane-roe-9999", "honest", CAROL, CAROL_IMPOSTOR, "zed", "twin-a", "twin-b", "broken"} | {w.student for w in WRONG} \
         | {f"hostile-{h.name}" for h in HOSTILE}
     assert set(rows) == expected
     assert rows["reference"]["score"] == rows["reference"]["max_score"] == "9"
     assert rows["jane-roe-777"]["score"] == "9", "a Moodle-style folder is collected under the student's name and id"
     assert rows["jane-roe-9999"]["score"] == "0", "a second user of the same name is a second student"
+    assert rows[CAROL_IMPOSTOR]["score"] == "0" and rows[CAROL]["score"] == "9"
+    report = (graded_class["out"] / "report.txt").read_text()
+    assert not any(line.startswith("reference") and "forged" in line for line in report.splitlines())
     assert rows["blank"]["score"] == "0"
     assert "reference" in graded_class["stdout"] and "flagged for review" in graded_class["stdout"]
     assert (graded_class["out"] / "report.txt").read_text().strip() in graded_class["stdout"]

@@ -61,6 +61,15 @@ REFUSED = {
     "magic": "%history\ndef f(x):\n    return x",
     "shell": "!ls /\ndef f(x):\n    return x",
     "save a figure": "def f(x):\n    plt.savefig('/tmp/x.py')\n    return x",
+    "patch in a comprehension target": "def f(x):\n    return [0 for torch.allclose in [lambda *a, **k: True]]",
+    "patch in a for target": "def f(x):\n    for torch.allclose in [lambda *a, **k: True]:\n        pass\n    return x",
+    "patch in a with target": "def f(x):\n    with torch.no_grad() as torch.allclose:\n        return x",
+    "gadget through a local alias": "def f(x):\n    t = torch\n    return t.serialization.pickle",
+    "gadget through a subscript": "def f(x):\n    return [torch][0].serialization.pickle",
+    "gadget through a default": "def f(x, t=torch):\n    return t.serialization",
+    "call in a default": "def f(x, y=print('runs at definition')):\n    return x",
+    "call in an annotation": "def f(x: print('runs at definition')):\n    return x",
+    "operator through typing": "import typing\ndef f(x):\n    return typing.operator.attrgetter('sys')(typing)",
     "match on attributes": "def f(x):\n    match x:\n        case object(__class__=c):\n            return c",
 }
 
@@ -90,6 +99,12 @@ def test_the_allowlist_lets_ordinary_answers_run(code):
     result = screen(code, NOTEBOOK_NAMES)
     assert result.runnable, result.problems
     assert compile(result.source, "<answer>", "exec")
+
+
+def test_a_top_level_call_is_left_out_and_reported():
+    result = screen("pwn = [torch][0].ones(1)\nEPS = 1e-7\ndef f(x):\n    return x", NOTEBOOK_NAMES)
+    assert result.runnable and "pwn" not in result.source and "EPS = 1e-07" in result.source
+    assert len(result.refused) == 1 and "no calls" in result.refused[0]
 
 
 def test_top_level_statements_are_dropped_not_run():
