@@ -598,6 +598,11 @@ EVERYDAY_ATTRIBUTES = frozenset({
 })
 
 
+# Modules the notebooks import for their own cells (answers may use what they bind, not import them).
+NOTEBOOK_MODULES = ("matplotlib.pyplot", "course_utils.checks", "course_utils.data", "course_utils.plots",
+                    "course_utils.training")
+
+
 @lru_cache(maxsize=1)
 def gadget_attributes() -> frozenset[str]:
     """Attribute names that lead, from anything an answer can reach, out of the allowlist.
@@ -614,7 +619,7 @@ def gadget_attributes() -> frozenset[str]:
     denied: set[str] = set()
     seen: set[int] = set()
     frontier: list[tuple[object, int]] = []
-    for name in ALLOWED_MODULES:
+    for name in [*ALLOWED_MODULES, *NOTEBOOK_MODULES]:
         module = _import_value(name)
         if module is not _MISSING:
             frontier.append((module, 0))
