@@ -45,8 +45,9 @@ ALLOWED_MODULES: dict[str, str | frozenset[str]] = {
     "torch": "*", "torch.nn": "*", "torch.nn.functional": "*", "torch.nn.init": "*", "torch.optim": "*",
     "torch.optim.lr_scheduler": "*", "torch.utils": "*",
     "torch.utils.data": "*", "torch.autograd": "*", "torch.distributions": "*", "torch.linalg": "*",
-    "torch.special": "*", "numpy": "*", "math": "*", "typing": "*", "collections": "*", "collections.abc": "*",
-    "itertools": "*", "functools": "*", "__future__": "*",
+    "torch.special": "*", "numpy": "*", "numpy.random": "*", "numpy.linalg": "*", "math": "*", "typing": "*",
+    "collections": "*", "collections.abc": "*",
+    "itertools": "*", "functools": "*", "__future__": "*", "time": "*", "random": "*",
     "course_utils.data": frozenset({"minibatches", "train_test_split", "make_blobs", "load_exam_scores"}),
     "course_utils.training": frozenset({"make_sgd", "make_softmax_model", "SOFTMAX_RECIPE"}),
 }

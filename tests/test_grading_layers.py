@@ -91,6 +91,11 @@ ALLOWED = {
     "notebook helpers": "def f(X, y):\n    return [len(b) for b, _ in minibatches(X, y, batch_size=2)]",
     "optimizer": "def f(model, lr):\n    opt = torch.optim.SGD(model.parameters(), lr=lr)\n    opt.param_groups[0]['lr'] = lr\n    return opt",
     "constant": "EPS = 1e-7\ndef f(p):\n    return p.clamp_min(EPS)",
+    "timing and numpy randomness": "import time\nimport numpy as np\ndef f(x):\n    start = time.perf_counter()\n"
+                                   "    rng = np.random.default_rng(0)\n    y = x + float(rng.normal())\n"
+                                   "    print(f'{time.perf_counter() - start:.3f} s')\n    return y.cpu()",
+    "everyday attributes": "def f(model, loader, W):\n    n = len(loader.dataset)\n    mods = list(model.modules())\n"
+                           "    g = W.grad\n    return torch.linalg.norm(g) / n, torch.nn.functional.relu(g), mods",
 }
 
 
