@@ -1,24 +1,29 @@
 """Which answer code the grader runs: an allowlist checked on the syntax tree.
 
 A student's answer cell is never run as written. :func:`screen` keeps its
-definitions (imports, functions, classes, assignments to plain names), drops
-every other top-level statement (a demo call, a ``print``, a loop), and
-checks what it keeps against an allowlist:
+definitions (imports, functions, classes, plain names given a constant, a
+name or an attribute), drops every other top-level statement (a demo call, a
+``print``, a loop), and checks what it keeps against an allowlist:
 
 - imports only from the modules the course uses (``torch`` and its public
   submodules, ``numpy``, ``math``, a few standard ones, ``course_utils.data``);
 - names that are local, allowed builtins, or functions, classes and modules
   the notebook or the answers define or import (never data such as
-  ``X_train``, so a function cannot change what the tests read);
+  ``X_train``, so a function cannot change what the tests read); no new
+  binding of a name the rest of the notebook uses (``check_close``, ``bool``);
 - no name or attribute that starts with an underscore (``__code__``,
   ``__class__``, ``torch._C``, ...), except ``super().__init__``;
-- no attribute from a short list of APIs that reach the interpreter, files
-  or raw memory (``load``, ``save``, ``tofile``, ``as_strided``, ``ctypes``,
-  ``overrides``, ``jit``, ``set_*`` switches, global hook registration, ...);
+- no attribute that leads out of the allowlist, whatever it is read from:
+  :func:`gadget_attributes` walks the allowed modules and collects the name
+  of every attribute that holds another module or a function reaching the
+  interpreter; a written list adds APIs that reach files, raw memory or
+  global switches (``load``, ``save``, ``tofile``, ``as_strided``, ``set_*``);
+  a chain that starts at a module's name is also followed on the real modules;
 - attributes are assigned only on ``self`` in a method, or ``grad``,
   ``data`` and ``requires_grad`` on a local tensor;
-- no ``global``/``nonlocal``, decorators, ``async``, ``match``, IPython magics
-  or shell commands; classes only derive from ``nn.Module``.
+- no call where code runs at definition time (default values, annotations),
+  no ``global``/``nonlocal``, decorators, ``async``, ``match``, IPython
+  magics or shell commands; classes only derive from ``nn.Module``.
 
 An answer that breaks a rule is not run at all: its exercise is graded as
 unanswered and the report says "needs review" with the reasons. Correct
