@@ -185,3 +185,14 @@ def test_a_forged_marker_in_the_log_moves_no_line_to_a_classmate():
     parts = grade.split_log(log, ["carol", "alice", "bob"])
     assert "forged" in parts["alice"] and "forged" not in parts["carol"]
     assert parts["bob"].endswith("bob line\n") and parts["carol"].endswith("carol line\n")
+
+
+def test_make_grade_refuses_untrusted_work_without_confinement_and_says_why(monkeypatch, tmp_path, capsys):
+    from course_grading import confine
+
+    monkeypatch.setattr(confine, "status", lambda: (False, "bubblewrap (bwrap) is not installed: install bubblewrap"))
+    _write(tmp_path / "subs" / "kim.ipynb")
+    code = grade.main(["01_sigmoid_bce", str(tmp_path / "subs"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert "refusing to grade untrusted work" in err and "install bubblewrap" in err and "--unconfined" in err
