@@ -334,7 +334,7 @@ HOSTILE += [
                       "        socket.create_connection(_addr, timeout=2)\n    except OSError:\n        pass")),
 ]
 
-# Found by a red-team review of the first version of this grader: each of these got through it.
+# Each of these got through the first version of this grader.
 _WRONG_ANSWERS = {
     "nb01_sigmoid": "def sigmoid(z):\n    return z * 0 + 0.25\n",
     "nb01_bce": "def bce_loss(p, y, eps=1e-7):\n    return (p - y).sum() * 0 + 20.0\n",
@@ -385,7 +385,7 @@ HOSTILE += [
             _append("nb01_bce", _escape(_FORGE_LOG, "operator"))),
 ]
 
-# Found by a second red-team review: objects that are not modules by name (a local alias, a
+# These got through a later version: objects that are not modules by name (a local alias, a
 # subscript, a default argument) led to the same gadgets.
 _GADGET = ".serialization.pickle.Unpickler({m}.serialization.io.BytesIO(b'')).find_class('built'+'ins', 'ex'+'ec')"
 HOSTILE += [
