@@ -89,6 +89,7 @@ def test_only_its_own_processes_are_visible():
     finally:
         alive = outside.poll() is None
         outside.kill()
+        outside.wait()
     assert result.returncode == 0, result.stderr
     count, highest, seen, verdict = result.stdout.split(maxsplit=3)
     assert int(count) <= 3 and int(highest) <= 3, result.stdout
