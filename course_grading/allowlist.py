@@ -118,17 +118,21 @@ def defined_names(sources: Iterable[str]) -> set[str]:
     """Top-level names that cells define as functions, classes or imports (not data)."""
     names: set[str] = set()
     for source in sources:
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                names.add(node.name)
-            elif isinstance(node, ast.Import):
-                names.update((a.asname or a.name).split(".")[0] for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                names.update(a.asname or a.name for a in node.names if a.name != "*")
+        tree = _parse(source)
+        if tree is not None:
+            names |= _definitions_in(tree.body)
+    return names
+
+
+def _definitions_in(body: Iterable[ast.stmt]) -> set[str]:
+    names: set[str] = set()
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(a.asname or a.name for a in node.names if a.name != "*")
     return names
 
 
@@ -734,7 +738,7 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
         elif not isinstance(node, ast.Pass):
             dropped.append(f"line {node.lineno}: a top-level {_statement_kind(node)} statement (only definitions run)")
     kept_tree = ast.Module(body=definitions, type_ignores=[])
-    names = set(context.names) | defined_names([_unparse(definitions)])
+    names = set(context.names) | _definitions_in(definitions)
     names |= {t.id for n in assignments for t in (n.targets if isinstance(n, ast.Assign) else [n.target])}
     triples, own_modules = _imports(kept_tree)
     modules = dict(context.modules) | own_modules
