@@ -33,3 +33,9 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# The stub a student replaces says what to do when it is run as handed out.
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\n'
+              'raise NotImplementedError("Write your answer here, in place of this line: the docstring above '
+              'says what to compute and return.")',
+}

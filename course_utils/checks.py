@@ -1,9 +1,16 @@
-"""Assertion helpers used by the exercises' visible tests.
+"""Assertion helpers used by the exercises' tests.
 
-Every helper returns ``None`` when the check passes and raises
-:class:`AssertionError` when it fails. The message says what was expected,
-what was got, and gives a hint. Nothing is written to stderr, so a helper
-never costs marks by itself when nbgrader runs a test cell.
+Every ``check_*`` helper returns ``None`` when the check passes and raises
+:class:`AssertionError` when it fails. The message says what was got, then
+what was expected, names a common mistake the values look like, and gives a
+hint. Nothing is written to stderr, so a helper never costs marks by itself
+when nbgrader runs a test cell.
+
+Two helpers shape how an exercise is tested rather than what it returns:
+:func:`check_avoids` fails when a function calls what the exercise asks the
+student to write by hand (``torch.sigmoid``, autograd, ...), and
+:func:`using_reference` runs a later exercise with the reference version of an
+earlier one, so that one mistake costs points once.
 """
 
 from __future__ import annotations
@@ -11,12 +18,16 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
 
-__all__ = ["check_tensor", "check_close", "check_warning_free"]
+__all__ = ["check_tensor", "check_close", "check_warning_free", "check_avoids", "using_reference", "report_pass",
+           "LIBRARY_SIGMOID", "LIBRARY_SOFTMAX", "LIBRARY_CROSS_ENTROPY", "AUTOGRAD"]
 
 # References taken when this module is imported (before any student code runs),
 # so that rebinding torch functions, tensor methods or builtins later cannot
@@ -34,7 +45,7 @@ _float64 = torch.float64
 _isfinite = math.isfinite
 _isnan = math.isnan
 _type, _tuple, _len, _float, _abs, _int, _str = type, tuple, len, float, abs, int, str
-_isinstance, _zip, _enumerate, _sum = isinstance, zip, enumerate, sum
+_isinstance, _zip, _enumerate, _sum, _all, _round = isinstance, zip, enumerate, sum, all, round
 
 
 def _require_name(name: object) -> str:
@@ -43,12 +54,54 @@ def _require_name(name: object) -> str:
     return name
 
 
-def _fail(name: str, expected: str, got: str, hint: str) -> None:
+def _fail(name: str, expected: str, got: str, hint: str, looks_like: str = "") -> None:
     __tracebackhide__ = True  # IPython and pytest show the caller, not this helper
-    message = f"{name}: expected {expected}, got {got}."
+    # What was got comes first: nbgrader validate cuts long lines, and the value is what helps most.
+    message = f"{name}: got {got}, expected {expected}."
+    if looks_like:
+        message += f"\nLooks like: {looks_like}"
     if hint:
         message += f"\nHint: {hint}"
     raise AssertionError(message)
+
+
+def _shape_diagnosis(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """A name for the common ways a shape goes wrong, or ''."""
+    if got == expected + (1,):
+        return f"an extra last dimension: shape {got} instead of {expected}; drop it (e.g. .squeeze(-1) or [:, 0])"
+    if expected == got + (1,):
+        return f"a missing last dimension: shape {got} instead of {expected}"
+    if len(got) == 2 and got == expected[::-1]:
+        return f"the transpose: shape {got} instead of {expected}; check which side of @ each factor goes"
+    return ""
+
+
+def _value_diagnosis(actual: list[float], expected: list[float], atol: float, rtol: float) -> str:
+    """A name for the common ways values go wrong (1 - expected, -expected, a constant factor), or ''."""
+    def close(a: float, e: float) -> bool:
+        return _abs(a - e) <= atol + rtol * _abs(e)
+
+    if not actual or not _all(_isfinite(a) for a in actual):
+        return ""
+    several = _len(actual) > 1  # one number is some multiple of any other: name only the telling cases
+    if several and _all(close(a, 1.0 - e) for a, e in _zip(actual, expected)):
+        return "1 - expected: sigmoid(-z) for sigmoid(z), or p and 1 - p swapped? Check the sign"
+    if _all(close(a, -e) for a, e in _zip(actual, expected)):
+        return "the expected values with the opposite sign; check the order of a subtraction"
+    pairs = [(a, e) for a, e in _zip(actual, expected) if _abs(e) > 1e-12]
+    if pairs and _len(pairs) == _len(expected):
+        factor = pairs[0][0] / pairs[0][1]
+        each = "every value is" if several else "the value is"
+        if _abs(factor) > 1e-12 and not close(factor, 1.0) and _all(close(a, factor * e) for a, e in pairs):
+            if factor >= 1.5 and _abs(factor - _round(factor)) < 1e-4 * factor:
+                return (f"{each} {_round(factor)} times the expected one: "
+                        "a sum where a mean belongs, or a division by the batch size missing?")
+            if 0 < factor <= 0.75 and _abs(1 / factor - _round(1 / factor)) < 1e-4 / factor:
+                return (f"{each} 1/{_round(1 / factor)} of the expected one: "
+                        "divided by the batch size twice (the loss is already a mean)?")
+            if several:
+                return f"every value is {factor:.4g} times the expected one: a missing or extra factor"
+    return ""
 
 
 def check_tensor(
@@ -87,7 +140,7 @@ def check_tensor(
     if shape is not None and got_shape != shape:
         _fail(name, f"shape {shape}", f"shape {got_shape}",
               hint or "look for a missing or extra dimension: (n,) and (n, 1) are different "
-                      "and broadcast to (n, n) when compared")
+                      "and broadcast to (n, n) when compared", _shape_diagnosis(got_shape, shape))
     got_dtype = _dtype(value)
     if dtype is not None and got_dtype != dtype:
         _fail(name, f"dtype {dtype}", f"dtype {got_dtype}",
@@ -151,8 +204,10 @@ def check_close(
     if mismatches:
         index = _unravel(worst, expected_shape)
         where = f" at index {index}" if index else ""
-        _fail(name, f"{expected_values[worst]:.6g}{where} (within {atol:g} + {rtol:g}*|expected|)",
-              f"{actual_values[worst]:.6g} ({mismatches} of {_len(expected_values)} value(s) differ)", hint)
+        _fail(name, f"{expected_values[worst]:.6g} ({mismatches} of {_len(expected_values)} value(s) differ "
+                    f"by more than {atol:g} + {rtol:g}*|expected|)",
+              f"{actual_values[worst]:.6g}{where}", hint,
+              _value_diagnosis(actual_values, expected_values, atol, rtol))
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -190,3 +245,92 @@ def check_warning_free(func: Callable[..., Any], *args: Any, name: str, hint: st
               f"{first.category.__name__}: {first.message}",
               hint or "compute with torch operations that cannot overflow; warnings are printed "
                       "to stderr, and a test cell that writes to stderr scores zero")
+
+
+# What some exercises ask the student to write by hand, by the name a message gives each call.
+LIBRARY_SIGMOID: dict[str, Callable[..., Any]] = {
+    "torch.sigmoid": torch.sigmoid, "torch.sigmoid_": torch.sigmoid_, "Tensor.sigmoid": torch.Tensor.sigmoid,
+    "Tensor.sigmoid_": torch.Tensor.sigmoid_, "torch.special.expit": torch.special.expit,
+    "F.logsigmoid": F.logsigmoid,
+}
+LIBRARY_SOFTMAX: dict[str, Callable[..., Any]] = {
+    "torch.softmax": torch.softmax, "Tensor.softmax": torch.Tensor.softmax, "F.softmax": F.softmax,
+    "torch.special.softmax": torch.special.softmax, "torch.log_softmax": torch.log_softmax,
+    "Tensor.log_softmax": torch.Tensor.log_softmax, "F.log_softmax": F.log_softmax,
+    "torch.special.log_softmax": torch.special.log_softmax,
+}
+LIBRARY_CROSS_ENTROPY: dict[str, Callable[..., Any]] = {
+    "F.cross_entropy": F.cross_entropy, "F.nll_loss": F.nll_loss, "torch.log_softmax": torch.log_softmax,
+    "Tensor.log_softmax": torch.Tensor.log_softmax, "F.log_softmax": F.log_softmax,
+    "torch.special.log_softmax": torch.special.log_softmax,
+}
+AUTOGRAD: dict[str, Callable[..., Any]] = {
+    "Tensor.backward": torch.Tensor.backward, "torch.autograd.backward": torch.autograd.backward,
+    "torch.autograd.grad": torch.autograd.grad, "torch.autograd.forward_ad.make_dual": torch._make_dual,
+}
+
+
+class _CallRecorder(TorchFunctionMode):
+    """Sees every torch call, however the function was reached (an alias, a method, nn.Sigmoid, ...)."""
+
+    def __init__(self, forbidden: Mapping[str, Callable[..., Any]]) -> None:
+        super().__init__()
+        self._names = {id(function): label for label, function in forbidden.items()}
+        self.called: list[str] = []
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        label = self._names.get(id(func))
+        if label is not None and label not in self.called:
+            self.called.append(label)
+        return func(*args, **(kwargs or {}))
+
+
+def check_avoids(func: Callable[..., Any], *args: Any, forbidden: Mapping[str, Callable[..., Any]], name: str,
+                 hint: str = "", **kwargs: Any) -> Any:
+    """Call ``func(*args, **kwargs)``, check that it called none of ``forbidden``, and return its result.
+
+    ``forbidden`` maps a name for the message to a torch function (see
+    ``LIBRARY_SIGMOID``, ``AUTOGRAD``, ...). Every torch call is seen, however
+    the function was reached, even when ``func`` catches the failure.
+    """
+    __tracebackhide__ = True
+    name = _require_name(name)
+    if not callable(func):
+        raise TypeError(f"func must be callable, got {type(func).__name__}")
+    if not isinstance(forbidden, Mapping) or not forbidden or not all(callable(f) for f in forbidden.values()):
+        raise TypeError("forbidden must be a non-empty mapping of names to torch functions, e.g. LIBRARY_SIGMOID")
+    recorder = _CallRecorder(forbidden)
+    with recorder:
+        result = func(*args, **kwargs)
+    if recorder.called:
+        message = (f"{name}: called {', '.join(recorder.called)}, which this exercise does not allow "
+                   f"(not allowed here: {', '.join(forbidden)}).")
+        raise AssertionError(message + f"\nHint: {hint or 'write that computation yourself, as the exercise asks'}")
+    return result
+
+
+@contextmanager
+def using_reference(namespace: dict[str, Any], **references: Any) -> Iterator[None]:
+    """Bind names in ``namespace`` (a notebook's ``globals()``) to reference versions, then restore them.
+
+    A later exercise that calls an earlier one is tested with the earlier
+    one's reference, so a mistake there costs points only where it is made.
+    """
+    if not isinstance(namespace, dict):
+        raise TypeError(f"namespace must be a dict such as globals(), got {type(namespace).__name__}")
+    missing = object()
+    saved = {key: namespace.get(key, missing) for key in references}
+    namespace.update(references)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is missing:
+                namespace.pop(key, None)
+            else:
+                namespace[key] = value
+
+
+def report_pass(name: str) -> None:
+    """Print one line saying that every visible check of ``name`` passed."""
+    print(f"{_require_name(name)}: all visible checks passed")

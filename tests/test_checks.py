@@ -1,4 +1,4 @@
-"""course_utils.checks: pass quietly, fail with expected / got / hint, reject bad arguments."""
+"""course_utils.checks: pass quietly, fail with got / expected / a named mistake / hint, reject bad arguments."""
 
 from __future__ import annotations
 
@@ -9,7 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.checks import check_close, check_tensor, check_warning_free
+from course_utils.checks import (
+    AUTOGRAD,
+    LIBRARY_CROSS_ENTROPY,
+    LIBRARY_SIGMOID,
+    LIBRARY_SOFTMAX,
+    check_avoids,
+    check_close,
+    check_tensor,
+    check_warning_free,
+    report_pass,
+    using_reference,
+)
 
 
 def test_check_tensor_passes_and_returns_none(capsys):
@@ -32,7 +43,7 @@ def test_check_tensor_failures_say_expected_and_got(value, kwargs, expected, got
     with pytest.raises(AssertionError) as info:
         check_tensor(value, name="result", **kwargs)
     message = str(info.value)
-    assert message.startswith(f"result: expected {expected}, got {got}.")
+    assert message.startswith(f"result: got {got}, expected {expected}.")
     assert "\nHint: " in message
 
 
@@ -71,8 +82,7 @@ def test_check_close_reports_the_worst_index_and_count():
     with pytest.raises(AssertionError) as info:
         check_close(actual, expected, name="m", hint="look again")
     message = str(info.value)
-    assert "expected 3 at index (1, 1)" in message
-    assert "got 9 (2 of 4 value(s) differ)" in message
+    assert message.startswith("m: got 9 at index (1, 1), expected 3 (2 of 4 value(s) differ")
     assert message.endswith("Hint: look again")
 
 
@@ -82,9 +92,9 @@ def test_check_close_treats_nan_as_a_mismatch():
 
 
 def test_check_close_checks_type_and_shape_first():
-    with pytest.raises(AssertionError, match=r"^v: expected shape \(2,\), got shape \(2, 1\)"):
+    with pytest.raises(AssertionError, match=r"^v: got shape \(2, 1\), expected shape \(2,\)"):
         check_close(torch.zeros(2, 1), torch.zeros(2), name="v")
-    with pytest.raises(AssertionError, match=r"^v: expected a torch.Tensor, got list"):
+    with pytest.raises(AssertionError, match=r"^v: got list, expected a torch.Tensor"):
         check_close([0.0, 0.0], torch.zeros(2), name="v")
 
 
@@ -119,7 +129,7 @@ def test_check_warning_free_passes_and_fails():
 
     with pytest.raises(AssertionError) as info:
         check_warning_free(noisy, np.array([1000.0]), name="np.exp")
-    assert re.search(r"expected no warnings, got 1 warning\(s\), the first: RuntimeWarning: overflow", str(info.value))
+    assert re.search(r"got 1 warning\(s\), the first: RuntimeWarning: overflow.*, expected no warnings", str(info.value))
 
 
 def test_check_warning_free_sees_warnings_even_when_filtered_out():
@@ -162,7 +172,7 @@ class _LyingTensor(torch.Tensor):
 
 
 def test_objects_that_compare_equal_to_anything_are_rejected():
-    with pytest.raises(AssertionError, match="expected a torch.Tensor, got _AlwaysEqual"):
+    with pytest.raises(AssertionError, match="got _AlwaysEqual, expected a torch.Tensor"):
         check_close(_AlwaysEqual(), torch.tensor([1.0]), name="v")
     lying = torch.tensor([5.0]).as_subclass(_LyingTensor)
     with pytest.raises(AssertionError, match=r"got _LyingTensor \(a subclass of torch.Tensor\)"):
@@ -177,7 +187,7 @@ def test_parameters_are_accepted():
 def test_rebinding_tensor_methods_does_not_change_a_check(monkeypatch, method):
     fake = {"tolist": lambda self: [1.0] * 2}.get(method, lambda self, *a, **k: torch.zeros(2))
     monkeypatch.setattr(torch.Tensor, method, fake)
-    with pytest.raises(AssertionError, match="expected 1 at index"):
+    with pytest.raises(AssertionError, match=r"got 5 at index \(0,\), expected 1"):
         check_close(torch.tensor([5.0, 1.0]), torch.tensor([1.0, 1.0]), name="v")
 
 
@@ -187,7 +197,112 @@ def test_rebinding_builtins_and_math_does_not_change_a_check(monkeypatch):
 
     monkeypatch.setattr(builtins, "abs", lambda x: 0.0)
     monkeypatch.setattr(math, "isfinite", lambda x: True)
-    with pytest.raises(AssertionError, match="expected 1"):
+    with pytest.raises(AssertionError, match=r"got 5 at index \(0,\), expected 1 \(1 of 1"):
         check_close(torch.tensor([5.0]), torch.tensor([1.0]), name="v")
     with pytest.raises(AssertionError, match="only finite values"):
         check_tensor(torch.tensor([float("inf")]), name="v")
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "looks_like"),
+    [
+        ([0.2, 0.3], [0.8, 0.7], "1 - expected"),
+        ([-1.0, 2.0], [1.0, -2.0], "opposite sign"),
+        ([3.0, 6.0], [1.0, 2.0], "3 times the expected one"),
+        ([0.25, 0.5], [1.0, 2.0], "1/4 of the expected one"),
+        ([1.5, 3.0], [1.0, 2.0], "1.5 times"),
+    ],
+)
+def test_check_close_names_the_mistake_the_values_look_like(actual, expected, looks_like):
+    with pytest.raises(AssertionError) as info:
+        check_close(torch.tensor(actual), torch.tensor(expected), name="v")
+    lines = str(info.value).splitlines()
+    assert lines[1].startswith("Looks like: ") and looks_like in lines[1], lines
+
+
+def test_check_close_names_no_mistake_for_unrelated_values():
+    with pytest.raises(AssertionError) as info:
+        check_close(torch.tensor([0.1, 5.0]), torch.tensor([1.0, 2.0]), name="v")
+    assert "Looks like" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected", "looks_like"),
+    [((4, 1), (4,), "an extra last dimension"), ((4,), (4, 1), "a missing last dimension"),
+     ((3, 2), (2, 3), "the transpose")],
+)
+def test_check_tensor_names_common_shape_mistakes(shape, expected, looks_like):
+    with pytest.raises(AssertionError, match=f"Looks like: {looks_like}"):
+        check_tensor(torch.zeros(shape), name="v", shape=expected)
+
+
+def _sigmoid_by_hand(z):
+    return 1 / (1 + torch.exp(-z))
+
+
+@pytest.mark.parametrize(
+    ("function", "forbidden", "called"),
+    [
+        (torch.sigmoid, LIBRARY_SIGMOID, "torch.sigmoid"),
+        (lambda z: z.sigmoid(), LIBRARY_SIGMOID, "Tensor.sigmoid"),
+        (lambda z: torch.nn.functional.sigmoid(z), LIBRARY_SIGMOID, "Tensor.sigmoid"),
+        (lambda z: torch.nn.Sigmoid()(z), LIBRARY_SIGMOID, "torch.sigmoid"),
+        (lambda z: torch.special.expit(z), LIBRARY_SIGMOID, "torch.special.expit"),
+        (lambda z: torch.softmax(z, 0), LIBRARY_SOFTMAX, "torch.softmax"),
+        (lambda z: z.softmax(0), LIBRARY_SOFTMAX, "Tensor.softmax"),
+        (lambda z: torch.nn.functional.softmax(z, dim=0), LIBRARY_SOFTMAX, "F.softmax"),
+        (lambda z: torch.nn.CrossEntropyLoss()(z[None], torch.tensor([0])), LIBRARY_CROSS_ENTROPY, "F.cross_entropy"),
+        (lambda z: torch.nn.functional.log_softmax(z, 0)[0], LIBRARY_CROSS_ENTROPY, "F.log_softmax"),
+    ],
+)
+def test_check_avoids_sees_a_forbidden_call_however_it_is_reached(function, forbidden, called):
+    with pytest.raises(AssertionError, match=f"^f: called {re.escape(called)}, which this exercise does not allow"):
+        check_avoids(function, torch.tensor([0.5, -1.0]), forbidden=forbidden, name="f")
+
+
+def test_check_avoids_sees_autograd_and_a_caught_failure():
+    def by_autograd(x):
+        w = x.clone().requires_grad_(True)
+        (w * w).sum().backward()
+        return w.grad
+
+    def by_grad(x):
+        w = x.clone().requires_grad_(True)
+        return torch.autograd.grad((w * w).sum(), w)[0]
+
+    def by_forward_mode(x):
+        import torch.autograd.forward_ad as fwad
+        with fwad.dual_level():
+            return fwad.unpack_dual(fwad.make_dual(x, torch.ones_like(x)) ** 2).tangent
+
+    for function, called in ((by_autograd, "Tensor.backward"), (by_grad, "torch.autograd.grad"),
+                             (by_forward_mode, "make_dual")):
+        with pytest.raises(AssertionError, match=called):
+            check_avoids(function, torch.ones(2), forbidden=AUTOGRAD, name="gradient")
+
+
+def test_check_avoids_passes_and_returns_the_result_of_hand_written_code():
+    out = check_avoids(_sigmoid_by_hand, torch.zeros(2), forbidden=LIBRARY_SIGMOID, name="sigmoid")
+    assert torch.equal(out, torch.full((2,), 0.5))
+    with pytest.raises(TypeError, match="^forbidden must"):
+        check_avoids(_sigmoid_by_hand, torch.zeros(2), forbidden={}, name="sigmoid")
+    with pytest.raises(TypeError, match="^func must"):
+        check_avoids(3, forbidden=LIBRARY_SIGMOID, name="sigmoid")
+
+
+def test_using_reference_binds_and_restores_names():
+    namespace = {"sigmoid": "student's", "other": 1}
+    with using_reference(namespace, sigmoid="reference", extra=2):
+        assert namespace == {"sigmoid": "reference", "other": 1, "extra": 2}
+    assert namespace == {"sigmoid": "student's", "other": 1}
+    with pytest.raises(RuntimeError), using_reference(namespace, sigmoid="reference"):
+        raise RuntimeError("a failing test")
+    assert namespace["sigmoid"] == "student's"
+    with pytest.raises(TypeError, match="^namespace must"):
+        with using_reference([], sigmoid=1):
+            pass
+
+
+def test_report_pass_prints_one_line(capsys):
+    assert report_pass("sigmoid") is None
+    assert capsys.readouterr() == ("sigmoid: all visible checks passed\n", "")
