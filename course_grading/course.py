@@ -93,7 +93,7 @@ class Course:
 
     def nbgrader(self, *args: str, offline: bool = False, timeout: float = 3600,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        command = [str(BIN / "nbgrader"), *args]
+        command = [sys.executable, "-m", "course_grading.nbgrader_cli", *args]
         if offline:
             command = confine.offline_command(command)
         return subprocess.run(command, cwd=self.root, env=self.env() | (env or {}), capture_output=True, text=True,

@@ -38,7 +38,8 @@ from pathlib import Path
 import nbformat
 
 from course_grading import confine
-from course_grading.course import REPO, SOLUTIONS, Course
+from course_grading.allowlist import gadget_attributes
+from course_grading.course import REPO, SOLUTIONS, Course, font_cache
 from course_grading.feedback import feedback_html
 from course_grading.preprocessors import screen_answers
 from course_grading.scan import scan_notebook
@@ -145,7 +146,12 @@ class Grader:
         self.scratch = scratch
         self.confined = confined
         self.template = Course(scratch / "template", assignment, confined=confined)
-        self.template.generate()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            generated = pool.submit(self.template.generate)
+            # While nbgrader generates the release: import what screening answers needs, once.
+            gadget_attributes()
+            font_cache()
+            generated.result()
         self.release = self.template.release_path
         self.source = nbformat.read(SOLUTIONS / assignment / self.notebook, as_version=4)
         self.points = self.template.points()
@@ -162,37 +168,51 @@ class Grader:
         results = {sub.student: Result(sub.student, flags=list(sub.notes)) for sub in batch}
         course = Course(self.scratch / "batches" / name, self.assignment, confined=self.confined,
                         template=self.template)
-        pending = []
+        pending: dict[str, nbformat.NotebookNode] = {}
         for sub in batch:
             result = results[sub.student]
             try:
                 nb = nbformat.read(sub.path, as_version=4)
-                result.flags += [str(f) for f in scan_notebook(sub.path, self.release)]
-                for grade_id, screened in screen_answers(self.source, nb).items():
-                    result.review += [f"{grade_id}: not run: {problem}" for problem in screened.problems]
-                    result.review += [f"{grade_id}: left out: {item}" for item in screened.refused]
                 result.flags += course.submit(sub.student, nb)
-                pending.append(sub.student)
+                pending[sub.student] = nb
             except Exception as error:  # an unreadable notebook is reported, and scores 0
                 result.status = f"not graded: not a readable notebook ({type(error).__name__}: {str(error)[:120]})"
                 result.flags.append("unreadable notebook")
         if pending:
-            self._run(course, pending, results)
+            self._grade_pending(course, batch, pending, results)
         for result in results.values():
             if result.status != "graded":
                 result.cells = {cell: 0.0 for cell in self.points}
                 result.feedback = None
         return [results[sub.student] for sub in batch]
 
-    def _run(self, course: Course, students: list[str], results: dict[str, Result]) -> None:
-        timeout = STUDENT_TIMEOUT_S * len(students)
+    def _grade_pending(self, course: Course, batch: list[Submission], pending: dict[str, nbformat.NotebookNode],
+                       results: dict[str, Result]) -> None:
+        timeout = STUDENT_TIMEOUT_S * len(pending)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            run = pool.submit(course.autograde, cell_timeout=self.cell_timeout, timeout=timeout)
+            for sub in batch:  # the report's notes, while nbgrader grades
+                if sub.student in pending:
+                    self._review(sub, pending[sub.student], results[sub.student])
+            try:
+                log = run.result().stderr
+            except subprocess.TimeoutExpired as error:
+                log = (error.stderr or b"").decode(errors="replace") if isinstance(error.stderr, bytes) else (
+                    error.stderr or "")
+                log += f"\n[make grade] the batch took over {timeout} s and was stopped"
+        self._read_results(course, list(pending), results, log)
+
+    def _review(self, sub: Submission, nb: nbformat.NotebookNode, result: Result) -> None:
+        """Flags from the scan, and the answers the allowlist does not let run (with the reasons)."""
         try:
-            run = course.autograde(cell_timeout=self.cell_timeout, timeout=timeout)
-            log = run.stderr
-        except subprocess.TimeoutExpired as error:
-            log = (error.stderr or b"").decode(errors="replace") if isinstance(error.stderr, bytes) else (
-                error.stderr or "")
-            log += f"\n[make grade] the batch took over {timeout} s and was stopped"
+            result.flags += [str(f) for f in scan_notebook(sub.path, self.release)]
+            for grade_id, screened in screen_answers(self.source, nb).items():
+                result.review += [f"{grade_id}: not run: {problem}" for problem in screened.problems]
+                result.review += [f"{grade_id}: left out: {item}" for item in screened.refused]
+        except Exception as error:  # the grade does not depend on this review: note it for a human
+            result.flags.append(f"could not be scanned ({type(error).__name__}: {str(error)[:120]})")
+
+    def _read_results(self, course: Course, students: list[str], results: dict[str, Result], log: str) -> None:
         logs = split_log(log, students)
         for student in students:
             result = results[student]

@@ -196,3 +196,22 @@ def test_make_grade_refuses_untrusted_work_without_confinement_and_says_why(monk
     err = capsys.readouterr().err
     assert code == 2 and not (tmp_path / "out").exists()
     assert "refusing to grade untrusted work" in err and "install bubblewrap" in err and "--unconfined" in err
+
+
+def test_the_graders_nbgrader_runs_without_the_iri_parser_and_still_validates_notebooks(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    script = ("import course_grading, sys, nbformat, jsonschema\n"
+              "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\n"
+              "nbformat.validate(nb)\n"
+              "print(sys.modules.get('rfc3987_syntax'), 'iri' in jsonschema.FormatChecker.checkers)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["None", "False"], result.stdout
+    version = subprocess.run([sys.executable, "-m", "course_grading.nbgrader_cli", "--version"],
+                             capture_output=True, text=True, cwd=tmp_path)
+    assert version.returncode == 0 and "nbgrader version" in version.stdout, version.stderr[-2000:]
+    seen = []
+    monkeypatch.setattr(course.subprocess, "run", lambda command, **kwargs: seen.append(command))
+    course.Course(tmp_path / "c", "01_sigmoid_bce", confined=False).nbgrader("--version")
+    assert seen == [[sys.executable, "-m", "course_grading.nbgrader_cli", "--version"]]
