@@ -141,7 +141,7 @@ HOSTILE: list[Hostile] = [
             _replace("nb01_sigmoid", STABLE_SIGMOID,
                      "    class _Yes:\n        def __eq__(self, other):\n            return True\n"
                      "        __le__ = __ge__ = __lt__ = __gt__ = __eq__\n    return _Yes()"),
-            loses=SIGMOID_TESTS | GRADIENT_TESTS),
+            loses=SIGMOID_TESTS),  # bce_gradient is graded with torch.sigmoid: the reference gradient keeps its points
     Hostile("nbgrader-execution", "an answer that is right only when NBGRADER_EXECUTION is set",
             _replace("nb01_sigmoid", STABLE_SIGMOID,
                      "    import os\n    if os.environ.get('NBGRADER_EXECUTION'):\n"
@@ -290,7 +290,7 @@ HOSTILE += [
             _replace("nb01_sigmoid", STABLE_SIGMOID,
                      "    return _Yes()\nclass _Yes(torch.nn.Module):\n    def __eq__(self, other):\n        return True\n"
                      "    __le__ = __ge__ = __lt__ = __gt__ = __eq__"),
-            loses=SIGMOID_TESTS | GRADIENT_TESTS),
+            loses=SIGMOID_TESTS),  # bce_gradient is graded with torch.sigmoid: the reference gradient keeps its points
     Hostile("history-magic", "%history in an answer cell, to print every cell (hidden tests too) into the feedback",
             _append("nb01_gradient", "%history"), loses=GRADIENT_TESTS),
     Hostile("script-in-feedback", "an answer that prints a script (and is otherwise right)",

@@ -33,4 +33,53 @@ RIGHT = [
                     "    return loss.item()", "    return float(loss)"),
     RightSubmission("04_softmax_fashion_mnist", "epoch-float-of-loss", "nb04_train_epoch",
                     "total += loss.item() * len(y_batch)", "total += float(loss) * len(y_batch)"),
+    RightSubmission("03_nn_module", "predict-probabilities-at-half", "nb03_predict",
+                    "    return (logits > 0).float()", "    return (torch.sigmoid(logits) > 0.5).float()"),
+    RightSubmission("04_softmax_fashion_mnist", "step-grad-none", "nb04_train_step",
+                    "    W.grad.zero_()\n    b.grad.zero_()\n", "    W.grad = None\n    b.grad = None\n"),
+    RightSubmission("04_softmax_fashion_mnist", "step-zero-grad-first", "nb04_train_step",
+                    "    loss = loss_fn(X @ W + b, y)\n    loss.backward()\n    with torch.no_grad():\n"
+                    "        W -= lr * W.grad\n        b -= lr * b.grad\n    W.grad.zero_()\n    b.grad.zero_()\n",
+                    "    for param in (W, b):\n        if param.grad is not None:\n            param.grad.zero_()\n"
+                    "    loss = loss_fn(X @ W + b, y)\n    loss.backward()\n    with torch.no_grad():\n"
+                    "        W -= lr * W.grad\n        b -= lr * b.grad\n"),
+    RightSubmission("04_softmax_fashion_mnist", "softmax-exp-minus-logsumexp", "nb04_softmax",
+                    "    shifted = logits - logits.max(dim=1, keepdim=True).values\n    e = torch.exp(shifted)\n"
+                    "    return e / e.sum(dim=1, keepdim=True)",
+                    "    return torch.exp(logits - torch.logsumexp(logits, dim=1, keepdim=True))"),
+    RightSubmission("04_softmax_fashion_mnist", "ce-index-rows", "nb04_cross_entropy",
+                    "    picked = log_probs.gather(1, y.unsqueeze(1)).squeeze(1)",
+                    "    picked = log_probs[torch.arange(len(y)), y]"),
+    RightSubmission("04_softmax_fashion_mnist", "accuracy-eq-sum-over-len", "nb04_accuracy",
+                    "    return (predicted == y).float().mean().item()", "    return (predicted.eq(y).sum() / len(y)).item()"),
+    # notebooks 00 to 02: other correct idioms
+    RightSubmission("00_tensors_autograd", "derivative-autograd-grad", "nb00_derivative",
+                    "    f(x).backward()\n    return x.grad", "    (grad,) = torch.autograd.grad(f(x), x)\n    return grad"),
+    RightSubmission("01_sigmoid_bce", "sigmoid-logaddexp", "nb01_sigmoid",
+                    "    negative = z < 0\n    e = torch.exp(torch.where(negative, z, -z))  # exp(-|z|), in (0, 1]\n"
+                    "    return torch.where(negative, e / (1 + e), 1 / (1 + e))",
+                    "    return torch.exp(-torch.logaddexp(torch.zeros_like(z), -z))"),
+    RightSubmission("01_sigmoid_bce", "sigmoid-softplus", "nb01_sigmoid",
+                    "    negative = z < 0\n    e = torch.exp(torch.where(negative, z, -z))  # exp(-|z|), in (0, 1]\n"
+                    "    return torch.where(negative, e / (1 + e), 1 / (1 + e))",
+                    "    return torch.exp(-F.softplus(-z))"),
+    RightSubmission("01_sigmoid_bce", "bce-where", "nb01_bce",
+                    "    return -(y * log_p + (1 - y) * log_not_p).mean()",
+                    "    return -torch.where(y == 1, log_p, log_not_p).mean()"),
+    RightSubmission("01_sigmoid_bce", "gradient-mv", "nb01_gradient",
+                    "grad_w = X.T @ residual / X.shape[0]", "grad_w = torch.mv(X.T, residual) / len(y)"),
+    RightSubmission("02_gradient_descent", "gradient-einsum", "nb02_loss_and_gradient",
+                    "grad_w = X.T @ residual / X.shape[0]", "grad_w = torch.einsum(\"nd,n->d\", X, residual) / len(X)"),
+    RightSubmission("02_gradient_descent", "accuracy-float", "nb02_accuracy",
+                    "correct.float().mean().item()", "float(correct.float().mean())"),
+    RightSubmission("02_gradient_descent", "step-zero-grad", "nb02_sgd_step",
+                    "    w.grad = None\n    b.grad = None\n", "    w.grad.zero_()\n    b.grad.zero_()\n"),
+    RightSubmission("02_gradient_descent", "step-autograd-grad", "nb02_sgd_step",
+                    "    loss.backward()\n    with torch.no_grad():\n        w -= lr * w.grad\n        b -= lr * b.grad\n"
+                    "    w.grad = None\n    b.grad = None\n",
+                    "    grad_w, grad_b = torch.autograd.grad(loss, (w, b))\n    with torch.no_grad():\n"
+                    "        w -= lr * grad_w\n        b -= lr * grad_b\n"),
+    RightSubmission("02_gradient_descent", "train-item", "nb02_train",
+                    "total += float(step(X_batch, y_batch, w, b, lr)) * len(X_batch)",
+                    "total += step(X_batch, y_batch, w, b, lr).item() * len(X_batch)"),
 ]

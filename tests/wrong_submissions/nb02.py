@@ -8,6 +8,9 @@ _NB02_GRAD_W = "grad_w = X.T @ residual / X.shape[0]"
 _NB02_LOSS = "    loss = bce_loss(p, y)"
 _NB02_MEAN = "correct.float().mean().item()"
 _NB02_BATCHES = "minibatches(X, y, batch_size=batch_size, generator=generator)"
+_NB02_HAND_GRADIENT = ("    p = sigmoid(X @ w + b)\n    loss = bce_loss(p, y)\n    residual = p - y\n"
+                       "    grad_w = X.T @ residual / X.shape[0]\n    grad_b = residual.mean()\n"
+                       "    return loss, grad_w, grad_b")
 
 WRONG = [
     # predict_proba
@@ -48,6 +51,12 @@ WRONG = [
            {"nb02_loss_and_gradient_tests", "nb02_loss_and_gradient_hidden_tests"}),
     _wrong(NB02, "loss-sum", "6: the loss summed while the gradient is averaged",
            "nb02_loss_and_gradient", _NB02_LOSS, "    loss = bce_loss(p, y) * X.shape[0]",
+           {"nb02_loss_and_gradient_tests", "nb02_loss_and_gradient_hidden_tests"}),
+    _wrong(NB02, "gradient-autograd", "the gradients from autograd, not from the formulas (passed every test before)",
+           "nb02_loss_and_gradient", _NB02_HAND_GRADIENT,
+           "    w = w.detach().requires_grad_(True)\n    b = b.detach().requires_grad_(True)\n    z = X @ w + b\n"
+           "    grad_w, grad_b = torch.autograd.grad(F.binary_cross_entropy_with_logits(z, y), (w, b))\n"
+           "    return bce_loss(sigmoid(z.detach()), y), grad_w, grad_b",
            {"nb02_loss_and_gradient_tests", "nb02_loss_and_gradient_hidden_tests"}),
     # sgd_step
     _wrong(NB02, "step-no-zero-grad", "7: gradients never reset, so every step adds up all earlier gradients",

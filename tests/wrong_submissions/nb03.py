@@ -51,10 +51,14 @@ WRONG = [
            "            total += loss.item() * len(y_batch)\n"
            "            count += len(y_batch)\n"
            "        optimizer.step()\n",
-           {"nb03_train_hidden_tests"}),
+           {"nb03_train_tests", "nb03_train_hidden_tests"}),
     _wrong(NB03, "train-last-batch-loss", "the epoch loss is the last batch's loss, not the mean over the epoch",
            "nb03_train", "epoch_losses.append(total / count)", "epoch_losses.append(loss.item())",
-           {"nb03_train_hidden_tests"}),
+           {"nb03_train_tests", "nb03_train_hidden_tests"}),
+    _wrong(NB03, "train-mean-of-batch-losses", "6: the unweighted mean of the batch losses, wrong when the last batch is smaller",
+           "nb03_train", "            total += loss.item() * len(y_batch)\n            count += len(y_batch)\n",
+           "            total += loss.item()\n            count += 1\n",
+           {"nb03_train_tests", "nb03_train_hidden_tests"}),
     # Exercise 3: predictions
     _wrong(NB03, "predict-logits-at-half", "2: logits thresholded at 0.5 instead of 0",
            "nb03_predict", "return (logits > 0).float()", "return (logits > 0.5).float()",
