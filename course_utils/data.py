@@ -261,7 +261,10 @@ def _fashion_mnist_missing_message(raw: Path, reason: str) -> str:
         f"{files}\n"
         f"into the folder\n    {raw}/\n"
         "and call load_fashion_mnist() again; their MD5 sums are checked. "
-        "To keep the data elsewhere, set the environment variable COURSE_DATA_DIR."
+        "To keep the data elsewhere, set the environment variable COURSE_DATA_DIR.\n"
+        "No network and no files? `make standin` writes a synthetic stand-in of the same shape and prints "
+        "the COURSE_DATA_DIR to set (then restart the kernel): the notebook runs, though its images are not "
+        "real clothes and its accuracies mean nothing."
     )
 
 

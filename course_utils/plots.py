@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["plot_sigmoid", "plot_loss_curve", "plot_decision_boundary", "TrainingCurves",
            "plot_image_grid", "plot_confusion_matrix", "plot_weight_images"]
@@ -187,6 +188,8 @@ class TrainingCurves:
             ax.clear()
             ax.plot(range(1, len(values) + 1), values, marker="o" if len(values) < 30 else None)
             ax.set_xlabel(self.xlabel)
+            ax.set_xlim(0.5, len(values) + 0.5)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs from the first frame
             ax.set_title(name)
             ax.grid(alpha=0.3)
         if len(next(iter(self.history.values()))) == 1:

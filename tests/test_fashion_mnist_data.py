@@ -70,6 +70,7 @@ def _assert_one_clear_error(excinfo, raw: Path) -> str:
     for name in data.FASHION_MNIST_FILES:
         assert name in message
     assert str(raw) in message and "COURSE_DATA_DIR" in message
+    assert "`make standin`" in message, "a learner without network is told how to run the notebook anyway"
     assert excinfo.value.__cause__ is None and excinfo.value.__suppress_context__, "one error, not a chain"
     return message
 

@@ -130,3 +130,14 @@ def test_training_curves_bad_update_records_nothing():
     with pytest.raises(TypeError, match="^accuracy must be a number"):
         curves.update(loss=1.0, accuracy=None)
     assert curves.history == {"loss": [], "accuracy": []}
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3, 7])
+def test_training_curves_tick_whole_epochs_from_the_first_frame(epochs):
+    curves = plots.TrainingCurves(["loss"])
+    for epoch in range(epochs):
+        curves.update(loss=1.0 / (epoch + 1))
+        curves.figure.canvas.draw()
+        ticks = [t for t in curves.axes["loss"].get_xticks() if curves.axes["loss"].get_xlim()[0] <= t
+                 <= curves.axes["loss"].get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), f"after {epoch + 1} epoch(s): ticks {ticks}"
