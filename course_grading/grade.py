@@ -1,11 +1,12 @@
 """Grade a class's submissions for one assignment in one command.
 
-    python -m course_grading.grade ASSIGNMENT SUBMISSIONS [--out DIR] [--jobs N]
+    python -m course_grading.grade ASSIGNMENT SUBMISSIONS [--out DIR] [--jobs N] [--student ID ...]
+        [--due 2026-12-01T23:59] [--late-penalty PERCENT_PER_DAY] [--late-penalty-max PERCENT]
+        [--canvas-column TITLE] [--gradebook [--course DIR]]
 
-SUBMISSIONS is a folder or a .zip as a learning platform downloads it:
-- Canvas: flat files ``<name>[_LATE]_<userid>_<submissionid>_<original name>.ipynb``;
-- Moodle: one folder per student, ``<Full Name>_<id>_assignsubmission_file_/<file>.ipynb``;
-- or simply one folder per student (``<student>/<file>.ipynb``) or ``<student>.ipynb``.
+SUBMISSIONS is a folder or a .zip as a learning platform downloads it
+(Canvas, Moodle, or one folder or file per student: see
+:mod:`course_grading.submissions`); each student is known by the platform's id.
 
 Each student is graded on their own, in a fresh nbgrader course holding only
 their notebook and a copy of the gradebook. nbgrader rebuilds the notebook
@@ -13,20 +14,22 @@ from ``solutions/`` and runs only the answers' allowed definitions
 (:mod:`course_grading.preprocessors`), in a kernel confined by the operating
 system (:mod:`course_grading.confine`); without bubblewrap it refuses unless
 ``--unconfined`` is given. A failure for one student never stops the others.
-When every run has ended, the results go to DIR (default
-``grading/<assignment>``): ``grades.csv``, ``feedback/<student>.html`` (text
-and images only, hidden tests removed), ``logs/`` (nbgrader's log per
-student) and ``report.txt``, the summary also printed.
+When every run has ended, the results are merged into DIR (default
+``grading/<assignment>``) student by student, nothing deleted
+(:mod:`course_grading.results`): ``grades.csv``, ``feedback/<student>.html``
+(text and images only, hidden tests removed), ``logs/`` (nbgrader's log per
+student), the platforms' import files (:mod:`course_grading.exports`),
+``totals.png`` and ``report.txt``, the summary also printed, with each test
+cell's statistics (:mod:`course_grading.stats`). ``--student`` regrades only
+the students named; a due date and a penalty apply :mod:`course_grading.lateness`;
+``--gradebook`` also records the run in the course's nbgrader gradebook
+(:mod:`course_grading.gradebook`).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,26 +43,19 @@ import nbformat
 from course_grading import confine
 from course_grading.allowlist import gadget_attributes
 from course_grading.course import REPO, SOLUTIONS, Course, font_cache
+from course_grading.exports import write_exports
 from course_grading.feedback import feedback_html
+from course_grading.gradebook import CourseEntry, course_id, write_to_course
+from course_grading.lateness import LatePolicy, gradebook_due, parse_due
 from course_grading.preprocessors import screen_answers
+from course_grading.results import COLUMNS, Graded, ResultsFolder
 from course_grading.scan import scan_notebook
+from course_grading.stats import cell_stats, failures, save_histogram, stats_lines
+from course_grading.submissions import CANVAS, MOODLE, Submission, collect, slug, student_id  # noqa: F401
 
-CANVAS = re.compile(r"^(?P<student>[A-Za-z0-9-]+?)(?:_LATE|_late)?_(?P<user>\d+)_(?P<sub>\d+)_(?P<file>.+)$")
-MOODLE = re.compile(r"^(?P<student>.+?)_(?P<id>\d+)_assignsubmission_file_?$")
 LOG_CHARS = 200_000  # kept of each student's part of nbgrader's log
 STUDENT_TIMEOUT_S = 1200  # the most one student's notebook may take; a batch gets this per student
-
-
-def slug(text: str) -> str:
-    """A student id nbgrader accepts: lowercase letters, digits and hyphens."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "student"
-
-
-@dataclass
-class Submission:
-    student: str
-    path: Path
-    notes: list[str] = field(default_factory=list)
+HISTOGRAM = "totals.png"
 
 
 @dataclass
@@ -70,68 +66,13 @@ class Result:
     flags: list[str] = field(default_factory=list)
     review: list[str] = field(default_factory=list)  # answers the allowlist did not let run, with the reasons
     feedback: str | None = None
+    failures: dict[str, str] = field(default_factory=dict)  # test cell -> the last line of its error
+    handed_in: Path | None = None  # the notebook nbgrader graded, and the graded one (until the run ends)
+    autograded: Path | None = None
 
     @property
     def score(self) -> float:
         return sum(self.cells.values())
-
-
-def collect(source: Path, notebook: str, scratch: Path) -> list[Submission]:
-    """Find each student's notebook in a folder or a .zip named as LMS downloads name them."""
-    if source.is_file() and source.suffix == ".zip":
-        folder = scratch / "unzipped"
-        with zipfile.ZipFile(source) as archive:
-            for member in archive.infolist():
-                target = (folder / member.filename).resolve()
-                if not target.is_relative_to(folder.resolve()):
-                    raise ValueError(f"{source} holds a path outside the archive: {member.filename}")
-            archive.extractall(folder)
-        source = folder
-    if not source.is_dir():
-        raise FileNotFoundError(f"SUBMISSIONS must be a folder or a .zip file, got {source}")
-    # (name slug, who: the platform's user id, or else the file or folder as handed in) -> notebooks
-    people: dict[tuple[str, str], list[Path]] = {}
-    for path in sorted(source.rglob("*.ipynb")):
-        if any(part.startswith((".", "__MACOSX")) for part in path.relative_to(source).parts):
-            continue
-        relative = path.relative_to(source)
-        canvas = CANVAS.match(path.stem)
-        if len(relative.parts) == 1:
-            student, who = (canvas["student"], canvas["user"]) if canvas else (path.stem, f"file {path.name}")
-        else:
-            top = relative.parts[0]
-            moodle = MOODLE.match(top)
-            student, who = (moodle["student"], moodle["id"]) if moodle else (top, f"folder {top}")
-        people.setdefault((slug(student), who), []).append(path)
-    found = {student_id(name, who, people): paths for (name, who), paths in people.items()}
-    submissions = []
-    for student, paths in sorted(found.items()):
-        named = [p for p in paths if notebook.removesuffix(".ipynb") in p.name]
-        chosen = max(named or paths, key=_submission_order)
-        sub = Submission(student, chosen)
-        if len(paths) > 1:
-            sub.notes.append(f"{len(paths)} notebooks found, graded {chosen.name!r}")
-        submissions.append(sub)
-    return submissions
-
-
-def student_id(name: str, who: str, people: dict[tuple[str, str], list[Path]]) -> str:
-    """The name slug, unless several people share it: then the platform id, or a digest of the file name.
-
-    Two people are never merged, whatever their names: a file that only looks
-    like another student's (``carol_.ipynb`` beside ``carol.ipynb``) is another student.
-    """
-    if sum(1 for other, _ in people if other == name) == 1:
-        return name
-    if who.isdigit():
-        return f"{name}-{who}"
-    return f"{name}-{hashlib.sha256(who.encode()).hexdigest()[:6]}"
-
-
-def _submission_order(path: Path) -> tuple[int, str]:
-    """Later submissions last: Canvas numbers them (the submission id), otherwise by name."""
-    canvas = CANVAS.match(path.stem)
-    return (int(canvas["sub"]) if canvas else -1, path.name)
 
 
 class Grader:
@@ -224,6 +165,8 @@ class Grader:
                     continue
                 graded = nbformat.read(course.autograded_path(student), as_version=4)
                 result.cells = scores = no_credit_for_results_or_errors(graded, scores)
+                result.failures = failures(graded, scores, self.points)
+                result.handed_in, result.autograded = course.submitted_path(student), course.autograded_path(student)
                 result.feedback = feedback_html(graded, scores, self.points, f"{self.assignment}: {student}")
             except Exception as error:
                 result.status = f"not graded: {type(error).__name__}: {str(error)[:160]}"
@@ -285,51 +228,156 @@ def _printable(line: str) -> str:
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in line)
 
 
-def write_outputs(grader: Grader, results: list[Result], logs: Path | None = None) -> str:
-    """Write grades.csv, feedback/ and report.txt (after every sandbox of the run has ended)."""
-    out = grader.out
-    out.mkdir(parents=True, exist_ok=True)
-    cells = list(grader.points)
-    total = sum(grader.points.values())
-    with open(out / "grades.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "score", "max_score", "status", "flags", "needs_review", *cells])
-        for r in results:
-            reviewed = sorted({item.split(":", 1)[0] for item in r.review})
-            writer.writerow([r.student, f"{r.score:g}", f"{total:g}", r.status, len(r.flags), " ".join(reviewed),
-                             *(f"{r.cells.get(c, 0.0):g}" for c in cells)])
-    feedback = out / "feedback"
-    feedback.mkdir(exist_ok=True)
-    for r in results:
-        if r.feedback is not None:
-            (feedback / f"{r.student}.html").write_text(r.feedback)
-    if logs is not None and logs.is_dir():
-        shutil.copytree(logs, out / "logs", dirs_exist_ok=True)
-    lines = [f"{grader.assignment}: {len(results)} submission(s), {total:g} points each", ""]
-    width = max([len(r.student) for r in results] + [7])
-    for r in results:
-        lines.append(f"{r.student:<{width}}  {r.score:>5g} / {total:g}  {r.status}"
-                     + (f"  [{len(r.flags)} flag(s)]" if r.flags else "")
-                     + (f"  [needs review: {len(r.review)}]" if r.review else ""))
-        lines += [f"{'':<{width}}    - needs review: {item}" for item in r.review]
-        lines += [f"{'':<{width}}    - {flag}" for flag in r.flags]
-    flagged = sum(1 for r in results if r.flags)
-    review = sum(1 for r in results if r.review)
-    not_graded = sum(1 for r in results if r.status != "graded")
+def _points(value: float) -> str:
+    """A score as grades.csv writes it: 9, 7.2, 0.45."""
+    return f"{round(value, 4):g}"
+
+
+def graded_row(sub: Submission, result: Result, points: dict[str, float], policy: LatePolicy) -> Graded:
+    """A student's row of grades.csv (raw score, late penalty, final score) and details for the report."""
+    total = sum(points.values())
+    days, notes = policy.days_late(sub.submitted, sub.late_marker, sub.platform)
+    raw = result.score
+    penalty = policy.penalty(raw, total, days)
+    flags = result.flags + notes
+    reviewed = sorted({item.split(":", 1)[0] for item in result.review})
+    row = [sub.student, sub.name, sub.platform, sub.user_id,
+           sub.submitted.isoformat(timespec="seconds") if sub.submitted else "", sub.late_marker,
+           policy.due.isoformat(timespec="minutes") if policy.due else "", "" if days is None else str(days),
+           _points(raw), _points(penalty), _points(max(raw - penalty, 0.0)), _points(total), result.status,
+           str(len(flags)), " ".join(reviewed), *(_points(result.cells.get(c, 0.0)) for c in points)]
+    details = {"file": sub.path.name, "flags": flags, "review": result.review, "failures": result.failures}
+    return Graded(row, details, result.feedback)
+
+
+def course_entry(sub: Submission, result: Result, graded: Graded) -> CourseEntry:
+    """What nbgrader's gradebook gets of one student (see :mod:`course_grading.gradebook`)."""
+    penalty = float(graded.row[COLUMNS.index("penalty")])
+    cells = result.cells if result.status == "graded" else None
+    return CourseEntry(sub.student, sub.name, sub.user_id, sub.submitted, cells, penalty, result.handed_in,
+                       result.autograded)
+
+
+@dataclass
+class Run:
+    """What this run did, for the report: the students graded, and how many submissions were in the download."""
+
+    students: list[str]
+    found: int
+    confinement: str
+    policy: LatePolicy
+    gradebook: Path | None = None  # the course folder whose gradebook got this run's students
+    gradebook_error: str = ""
+
+
+def report_lines(folder: ResultsFolder, points: dict[str, float], assignment: str, run: Run) -> list[str]:
+    """The report: one line per student of the merged results (with their flags), then the totals."""
+    records = folder.records()
+    total = sum(points.values())
+    policy = folder.policy or run.policy  # the class's; a regrade of some students may have had another due date
+    due = policy.due.isoformat(timespec="minutes") if policy.due else ""
+    lines = [f"{assignment}: {len(records)} student(s), {total:g} points each"]
+    if policy.due:
+        lines.append(f"due {policy.due:%Y-%m-%d %H:%M}; late penalty {policy.percent_per_day:g}% of {total:g} "
+                     f"points per day late, at most {policy.max_percent:g}%")
+    lines.append("")
+    width = max([len(r["student"]) for r in records] + [7])
+    for r in records:
+        details = folder.details.get(r["student"], {})
+        flags, review = details.get("flags", []), details.get("review", [])
+        late = ""
+        if r["days_late"] not in ("", "0"):
+            late = f"  [{r['days_late']} day(s) late: {r['raw_score']} - {r['penalty']}]"
+        elif r["late_marker"]:
+            late = f"  [marked {r['late_marker']}]"
+        if r["due"] != due:
+            late += f"  [due {r['due'] or 'none'}]"
+        lines.append(f"{r['student']:<{width}}  {r['score']:>5} / {r['max_score']}  {r['status']}"
+                     f"  ({r['name']}, {r['platform']} {r['user_id']})" + late
+                     + (f"  [{r['flags']} flag(s)]" if r["flags"] not in ("", "0") else "")
+                     + (f"  [needs review: {len(review)}]" if review else ""))
+        lines += [f"{'':<{width}}    - needs review: {item}" for item in review]
+        lines += [f"{'':<{width}}    - {flag}" for flag in flags]
+    flagged = sum(1 for r in records if r["flags"] not in ("", "0"))
+    review = sum(1 for r in records if r["needs_review"])
+    not_graded = sum(1 for r in records if r["status"] != "graded")
+    this_run = [folder.record(s) for s in run.students]
+    kept = len(records) - len(this_run)
+    out = folder.path
     lines += ["", f"grades: {out / 'grades.csv'}; feedback: {out / 'feedback'}; nbgrader logs: {out / 'logs'}",
-              f"graded {len(results) - not_graded}, not graded {not_graded}, flagged for review {flagged}, "
+              f"this run: {len(this_run)} of {run.found} student(s) in the download graded "
+              f"({sum(1 for r in this_run if r['status'] != 'graded')} not graded); "
+              f"{kept} other student(s) kept as they were",
+              f"graded {len(records) - not_graded}, not graded {not_graded}, flagged for review {flagged}, "
               f"answers not run (needs review) {review}",
-              f"confinement: {grader.confinement}"]
+              f"confinement: {run.confinement}"]
+    if run.gradebook is not None and run.gradebook_error:
+        lines.append(f"nbgrader gradebook: NOT written to {run.gradebook / 'gradebook.db'}: {run.gradebook_error}; "
+                     "the results above are complete: rerun with --gradebook once the cause is fixed")
+    elif run.gradebook is not None:
+        lines.append(f"nbgrader gradebook: this run's {len(this_run)} student(s) written to "
+                     f"{run.gradebook / 'gradebook.db'} (graded notebooks in {run.gradebook / 'autograded'})")
+    return lines
+
+
+def write_outputs(folder: ResultsFolder, points: dict[str, float], assignment: str, run: Run,
+                  canvas_column: str) -> str:
+    """Write report.txt, the platforms' files and totals.png from the merged results; returns the summary."""
+    records = folder.records()
+    total = sum(points.values())
+    lines = report_lines(folder, points, assignment, run)
+    lines += ["", *write_exports(records, folder.path, canvas_column, total)]
+    lines += ["", *stats_lines(cell_stats(records, folder.details, points))]
+    drawn = save_histogram(records, total, folder.path / HISTOGRAM, assignment)
+    lines.append(f"histogram of the {drawn} graded totals: {folder.path / HISTOGRAM}")
     summary = "\n".join(_printable(line) for line in lines)
-    (out / "report.txt").write_text(summary + "\n")
+    (folder.path / "report.txt").write_text(summary + "\n", encoding="utf-8")
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
+def late_policy(args: argparse.Namespace, stored: LatePolicy | None, gradebook: Path, assignment: str) -> LatePolicy:
+    """The options given; else the results folder's policy; else nbgrader's due date for the assignment."""
+    due = parse_due(args.due) if args.due else (stored.due if stored and stored.due else
+                                                gradebook_due(gradebook, assignment))
+    per_day = args.late_penalty if args.late_penalty is not None else (stored.percent_per_day if stored else 0.0)
+    most = args.late_penalty_max if args.late_penalty_max is not None else (stored.max_percent if stored else 100.0)
+    return LatePolicy(due, per_day, most)
+
+
+def chosen_students(submissions: list[Submission], wanted: list[str], source: Path) -> list[Submission]:
+    """The submissions of the students named by ``--student`` (a student id or the platform's user id)."""
+    chosen = [s for s in submissions if s.student in wanted or s.user_id in wanted]
+    found = {s.student for s in chosen} | {s.user_id for s in chosen}
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        known = ", ".join(s.student for s in submissions[:20]) + (", ..." if len(submissions) > 20 else "")
+        raise ValueError(f"--student {', '.join(missing)}: no such student in {source}; give a student id "
+                         f"of grades.csv or the platform's user id (students there: {known or 'none'})")
+    return chosen
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("assignment", help="assignment id, e.g. 01_sigmoid_bce")
     parser.add_argument("submissions", type=Path, help="folder or .zip of submissions as downloaded")
-    parser.add_argument("--out", type=Path, help="results folder (default: grading/<assignment>)")
+    parser.add_argument("--out", type=Path, help="results folder (default: grading/<assignment>); "
+                        "an existing one is merged into, student by student")
+    parser.add_argument("--student", action="append", default=[], metavar="ID",
+                        help="grade only this student (student id or platform user id); repeatable")
+    parser.add_argument("--due", help="due date, local time, e.g. 2026-12-01T23:59 "
+                        "(default: the results folder's, else nbgrader's duedate for the assignment)")
+    parser.add_argument("--late-penalty", type=float, metavar="PERCENT_PER_DAY",
+                        help="percent of the maximum score taken off per day late (default 0)")
+    parser.add_argument("--late-penalty-max", type=float, metavar="PERCENT",
+                        help="the most the late penalty takes off, in percent (default 100)")
+    parser.add_argument("--canvas-column", metavar="TITLE",
+                        help="assignment column of canvas-grades.csv, as in Canvas's export, e.g. "
+                             "'Notebook 1 (12345)' (default: the assignment id)")
+    parser.add_argument("--gradebook", action="store_true",
+                        help="also write the scores and graded notebooks into the course's nbgrader gradebook, "
+                             "submitted/ and autograded/, for formgrader, nbgrader export and generate_feedback")
+    parser.add_argument("--course", type=Path, metavar="DIR",
+                        help="the nbgrader course folder for --gradebook (default: the repository root)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="students graded at once (default: 2 or the number of cores)")
     parser.add_argument("--cell-timeout", type=int, help="seconds a cell may run (default: nbgrader_config.py's)")
@@ -340,6 +388,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs must be at least 1")
     if args.cell_timeout is not None and args.cell_timeout < 1:
         parser.error("--cell-timeout must be at least 1 second")
+    if args.course is not None and not args.gradebook:
+        parser.error("--course names the nbgrader course for --gradebook: add --gradebook, or leave --course out")
+    args.course = (args.course or REPO).resolve()
+    if args.due:
+        try:
+            parse_due(args.due)
+        except ValueError as error:
+            parser.error(str(error))
+    return parser, args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, args = parse_args(argv)
     available, why = confine.status()
     if not available and not args.unconfined:
         print(f"make grade: refusing to grade untrusted work without OS confinement: {why}.\n"
@@ -356,26 +417,36 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tmp)
         try:
             grader = Grader(args.assignment, out, scratch, args.cell_timeout, confined=available)
-        except ValueError as error:
-            parser.error(str(error))
-        grader.confinement = why if available else f"NONE ({why}); graded with --unconfined"
-        try:
-            submissions = collect(args.submissions.resolve(), grader.notebook, scratch)
+            folder = ResultsFolder.open(out, list(grader.points))
+            policy = late_policy(args, folder.policy, args.course / "gradebook.db", args.assignment)
+            if args.gradebook:
+                course_id(args.course, args.assignment)
+            submissions = collect(args.submissions.resolve(), grader.notebook, scratch, folder.known())
+            if not submissions:
+                raise ValueError(f"no .ipynb files found in {args.submissions}")
+            found = len(submissions)
+            if args.student:
+                submissions = chosen_students(submissions, args.student, args.submissions)
         except (FileNotFoundError, ValueError, zipfile.BadZipFile) as error:
             parser.error(str(error))
-        if not submissions:
-            parser.error(f"no .ipynb files found in {args.submissions}")
+        grader.confinement = why if available else f"NONE ({why}); graded with --unconfined"
         batches = [submissions[i::args.jobs] for i in range(args.jobs)]
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             done = pool.map(grader.grade, [b for b in batches if b], [f"batch{i}" for i, b in enumerate(batches) if b])
         by_student = {r.student: r for batch in done for r in batch}
-        results = [by_student[sub.student] for sub in submissions]
+        graded = [graded_row(sub, by_student[sub.student], grader.points, policy) for sub in submissions]
         # Every nbgrader run, and so every sandbox, has ended: only now is anything written to --out.
-        if out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True)
-        print(write_outputs(grader, results, scratch / "logs"))
-    return 0
+        folder.save(graded, scratch / "logs", None if args.student else policy)
+        run = Run([g.student for g in graded], found, grader.confinement, policy,
+                  args.course if args.gradebook else None)
+        if args.gradebook:
+            try:
+                write_to_course(args.course, args.assignment,
+                                [course_entry(sub, by_student[sub.student], g) for sub, g in zip(submissions, graded)])
+            except Exception as error:  # the results folder is complete: say so, and what failed
+                run.gradebook_error = f"{type(error).__name__}: {str(error)[:300]}"
+        print(write_outputs(folder, grader.points, args.assignment, run, args.canvas_column or args.assignment))
+    return 1 if run.gradebook_error else 0
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def test_collect_understands_canvas_moodle_folders_and_plain_files(tmp_path):
     assert found == {
         "smithjane": "smithjane_1001_5001_01_sigmoid_bce.ipynb",
         "doejohn": "doejohn_LATE_1002_5002_01_sigmoid_bce-1.ipynb",
-        "ana-mar-a-p-rez": "01_sigmoid_bce.ipynb",
+        "ana-maria-perez": "01_sigmoid_bce.ipynb",
         "lee": "work.ipynb",
         "kim": "kim.ipynb",
     }
@@ -53,7 +53,7 @@ def test_collect_prefers_the_assignment_notebook_and_notes_extras(tmp_path):
     _write(src / "lee" / "01_sigmoid_bce.ipynb")
     (sub,) = grade.collect(src, "01_sigmoid_bce.ipynb", tmp_path)
     assert sub.path.name == "01_sigmoid_bce.ipynb"
-    assert sub.notes == ["2 notebooks found, graded '01_sigmoid_bce.ipynb'"]
+    assert sub.notes == ["2 notebooks found, graded '01_sigmoid_bce.ipynb'; not graded: 'scratch.ipynb'"]
 
 
 def test_collect_reads_a_zip_and_refuses_paths_outside_it(tmp_path):
@@ -139,7 +139,8 @@ def test_two_people_with_one_name_are_never_merged_and_the_latest_submission_cou
     found = {s.student: s for s in grade.collect(src, "01_sigmoid_bce.ipynb", tmp_path)}
     assert set(found) == {"alice-smith-1234", "alice-smith-9999", "leebo"}
     assert found["leebo"].path.name == "leebo_555_7002_01_sigmoid_bce-1.ipynb", "the later Canvas submission"
-    assert found["leebo"].notes == ["2 notebooks found, graded 'leebo_555_7002_01_sigmoid_bce-1.ipynb'"]
+    assert found["leebo"].notes == ["2 notebooks found, graded 'leebo_555_7002_01_sigmoid_bce-1.ipynb'; "
+                                    "not graded: 'leebo_555_7001_01_sigmoid_bce.ipynb'"]
 
 
 def test_scan_flags_nothing_in_any_reference_solution(tmp_path):

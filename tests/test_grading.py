@@ -264,8 +264,12 @@ def test_feedback_reveals_no_hidden_test_code(graded_class):
 
 
 def _hidden_test_lines() -> list[str]:
-    """Every distinctive line of the hidden tests of the source notebook."""
-    lines, inside = [], False
+    """Every distinctive line of the hidden tests of the source notebook that students never see.
+
+    A line that also stands outside the hidden tests (a visible test's
+    ``with using_reference(...)``, say) is public, and may be in feedback.
+    """
+    hidden, public, inside = [], set(), False
     for cell in read(SOLUTIONS / ASSIGNMENT / NOTEBOOK).cells:
         for line in cell.source.splitlines():
             if "BEGIN HIDDEN TESTS" in line:
@@ -273,8 +277,10 @@ def _hidden_test_lines() -> list[str]:
             elif "END HIDDEN TESTS" in line:
                 inside = False
             elif inside and len(line.strip()) > 25 and not line.strip().startswith("#"):
-                lines.append(line.strip())
-    return lines
+                hidden.append(line.strip())
+            elif not inside:
+                public.add(line.strip())
+    return [line for line in hidden if line not in public]
 
 
 def test_no_student_can_write_into_a_classmates_log(graded_class):

@@ -1,0 +1,84 @@
+"""Grades in the files the learning platforms import, matched by the ids their downloads gave.
+
+- ``canvas-grades.csv``, for Canvas's Gradebook > Import: the columns Student,
+  ID (the Canvas user id), SIS User ID, SIS Login ID and Section (left empty:
+  Canvas matches a row by ID), then one column for the assignment, after a
+  "Points Possible" row. Canvas matches the column to an assignment by its
+  title, ``Name (assignment id)`` as in its own export; any other title is
+  offered as a new assignment, or to map to one, on the import page.
+- ``moodle-grades.csv``, for Moodle's assignment > "Upload grading worksheet"
+  (offline grading worksheet): Identifier (``Participant <id>``), Full name,
+  Grade, Maximum Grade and Last modified (grade). Moodle requires Identifier,
+  Grade and Last modified (grade); it skips a grade changed in Moodle after
+  that time, unless told to ignore it.
+
+Scores are the final ones (after any late penalty), from grades.csv's
+``score`` column, so that a row edited by hand is exported as edited. A
+student who was not graded is left out of both files, so that the platform
+keeps whatever grade it has, for you to decide; the report counts them.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+CANVAS_FILE = "canvas-grades.csv"
+MOODLE_FILE = "moodle-grades.csv"
+CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)"]
+
+
+def _exported(record: dict[str, str], platform: str) -> bool:
+    return record["platform"] == platform and record.get("status") == "graded"
+
+
+def canvas_rows(records: list[dict[str, str]], column: str, max_score: float) -> list[list[str]]:
+    """The rows of Canvas's import file: header, Points Possible, then one row per Canvas student."""
+    rows = [[*CANVAS_STUDENT_COLUMNS, column], ["Points Possible", "", "", "", "", f"{max_score:g}"]]
+    for record in records:
+        if _exported(record, "canvas"):
+            rows.append([record["name"], record["user_id"], "", "", "", record["score"]])
+    return rows
+
+
+def moodle_rows(records: list[dict[str, str]], max_score: float, now: datetime) -> list[list[str]]:
+    """The rows of Moodle's grading worksheet: header, then one row per Moodle participant."""
+    modified = now.astimezone().isoformat(timespec="seconds")
+    rows = [list(MOODLE_COLUMNS)]
+    for record in records:
+        if _exported(record, "moodle"):
+            rows.append([f"Participant {record['user_id']}", record["name"], _two_decimals(record["score"]),
+                         f"{max_score:.2f}", modified])
+    return rows
+
+
+def _two_decimals(grade: str) -> str:
+    """A grade as Moodle writes it (9.00); a value edited by hand into something else is passed on as it is."""
+    try:
+        return f"{float(grade):.2f}" if grade else ""
+    except ValueError:
+        return grade
+
+
+def write_exports(records: list[dict[str, str]], folder: Path, assignment_column: str, max_score: float,
+                  now: datetime | None = None) -> list[str]:
+    """Write the platform files that have students; returns the report's lines about them."""
+    lines = []
+    for name, rows in ((CANVAS_FILE, canvas_rows(records, assignment_column, max_score)),
+                       (MOODLE_FILE, moodle_rows(records, max_score, now or datetime.now()))):
+        path = folder / name
+        students = len(rows) - (2 if name == CANVAS_FILE else 1)
+        if not students:
+            continue
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(rows)
+        lines.append(f"{name}: {students} student(s), to import into {'Canvas' if name == CANVAS_FILE else 'Moodle'}")
+    not_graded = sum(1 for r in records if r["platform"] in ("canvas", "moodle") and r.get("status") != "graded")
+    if not_graded:
+        lines.append(f"{not_graded} student(s) not graded are left out of the platform files, for you to decide")
+    others = sum(1 for r in records if r["platform"] not in ("canvas", "moodle"))
+    if others:
+        lines.append(f"{others} student(s) from plain folders or files are in grades.csv only (no platform id)")
+    return lines
