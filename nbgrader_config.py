@@ -39,3 +39,19 @@ c.ClearSolutions.code_stub = {
               'raise NotImplementedError("Write your answer here, in place of this line: the docstring above '
               'says what to compute and return.")',
 }
+# The student version carries no test machinery: nbval's output markers are removed first.
+c.GenerateAssignment.preprocessors = [
+    "course_grading.preprocessors.StripTestMarkers",
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.InstantiateTests",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearSolutions",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]

@@ -23,6 +23,7 @@ calls them is limited by the allowlist.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,30 @@ class RebuildFromSource(NbGraderPreprocessor):
         rebuilt = rebuild(source, nb, self.config)
         self.log.info("Rebuilt %s from %s with the submitted answers", name, path)
         return rebuilt, resources
+
+
+_NBVAL_MARKER = re.compile(r"[ \t]*#[ \t]*NBVAL_[A-Z_]+[ \t]*$", re.MULTILINE)
+
+
+def strip_test_markers(source: str) -> str:
+    """``source`` without nbval's ``# NBVAL_...`` comments (a line holding only one goes entirely)."""
+    lines = []
+    for line in source.split("\n"):
+        stripped = _NBVAL_MARKER.sub("", line)
+        if stripped or not line.strip():
+            lines.append(stripped)
+    return "\n".join(lines)
+
+
+class StripTestMarkers(NbGraderPreprocessor):
+    """Remove the course's test machinery (nbval's ``# NBVAL_CHECK_OUTPUT`` comments) from the student version.
+
+    Listed first in ``GenerateAssignment.preprocessors`` (``nbgrader_config.py``):
+    the markers stay in ``solutions/``, where nbval checks the outputs.
+    """
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any], index: int
+                        ) -> tuple[NotebookNode, dict[str, Any]]:
+        if cell.cell_type == "code":
+            cell.source = strip_test_markers(cell.source)
+        return cell, resources

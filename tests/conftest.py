@@ -43,7 +43,7 @@ def graded_course(generated_course):
             course.submit(BLANK, read(release))
             for wrong in CATALOGUE:
                 if wrong.assignment == assignment:
-                    course.submit(wrong.student, filled_submission(release, assignment, {wrong.cell: (wrong.old, wrong.new)}))
+                    course.submit(wrong.student, filled_submission(release, assignment, wrong.changes))
             for right in RIGHT:
                 if right.assignment == assignment:
                     course.submit(right.student, filled_submission(release, assignment, {right.cell: (right.old, right.new)}))

@@ -34,7 +34,7 @@ RIGHT = [
     RightSubmission("04_softmax_fashion_mnist", "epoch-float-of-loss", "nb04_train_epoch",
                     "total += loss.item() * len(y_batch)", "total += float(loss) * len(y_batch)"),
     RightSubmission("03_nn_module", "predict-probabilities-at-half", "nb03_predict",
-                    "    return (logits > 0).float()", "    return (torch.sigmoid(logits) > 0.5).float()"),
+                    "    return (logits >= 0).float()", "    return (torch.sigmoid(logits) >= 0.5).float()"),
     RightSubmission("04_softmax_fashion_mnist", "step-grad-none", "nb04_train_step",
                     "    W.grad.zero_()\n    b.grad.zero_()\n", "    W.grad = None\n    b.grad = None\n"),
     RightSubmission("04_softmax_fashion_mnist", "step-zero-grad-first", "nb04_train_step",
@@ -82,4 +82,9 @@ RIGHT = [
     RightSubmission("02_gradient_descent", "train-item", "nb02_train",
                     "total += float(step(X_batch, y_batch, w, b, lr)) * len(X_batch)",
                     "total += step(X_batch, y_batch, w, b, lr).item() * len(X_batch)"),
+    RightSubmission("04_softmax_fashion_mnist", "grad-index-subtract", "nb04_softmax_gradient",
+                    "    residual = (probs - F.one_hot(y, probs.shape[1]).to(probs.dtype)) / len(y)\n",
+                    "    residual = probs.clone()\n    residual[torch.arange(len(y)), y] -= 1\n    residual = residual / len(y)\n"),
+    RightSubmission("03_nn_module", "predict-where", "nb03_predict",
+                    "    return (logits >= 0).float()", "    return torch.where(logits >= 0, 1.0, 0.0)"),
 ]

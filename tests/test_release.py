@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import re
 
+import pytest
+
 from nbgrader_course import HIDDEN_MARKERS, RELEASE, SOLUTION_MARKERS, SOLUTIONS, assignments, notebook_name, read
 
 
@@ -74,3 +76,25 @@ def test_stored_solution_outputs_carry_no_addresses_or_timings(assignment):
                 text = "".join(text) if isinstance(text, list) else text
                 match = _UNSTABLE.search(text)
                 assert not match, f"cell {index} of {assignment} stores an unstable output: {match.group(0)!r}"
+
+
+def test_the_release_carries_no_test_markers_and_the_solutions_keep_theirs(assignment):
+    released = (RELEASE / assignment / f"{assignment}.ipynb").read_text()
+    assert "NBVAL" not in released, f"nbval markers reached the student version of {assignment}"
+    assert "NBVAL_CHECK_OUTPUT" in (SOLUTIONS / assignment / f"{assignment}.ipynb").read_text(), (
+        f"solutions/{assignment} has no output check left for nbval")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("print(x)  # NBVAL_CHECK_OUTPUT", "print(x)"),
+        ("# NBVAL_SKIP\nx = 1\n\ny = 2", "x = 1\n\ny = 2"),
+        ("a = 1\t#NBVAL_IGNORE_OUTPUT\nb = 2", "a = 1\nb = 2"),
+        ("s = '# not a marker'  # keep this comment", "s = '# not a marker'  # keep this comment"),
+    ],
+)
+def test_strip_test_markers_removes_only_nbval_comments(source, expected):
+    from course_grading.preprocessors import strip_test_markers
+
+    assert strip_test_markers(source) == expected

@@ -23,6 +23,10 @@ WRONG = [
            "nb01_sigmoid", _NB01_SIGMOID,
            "    e = torch.exp(-z.abs())\n    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))",
            {"nb01_sigmoid_tests", "nb01_sigmoid_hidden_tests"}),
+    _wrong(NB01, "sigmoid-textbook-gradient", "5: 1 / (1 + exp(-z)) has the right values, but its autograd gradient "
+           "is 0 * inf = nan below about -88.7 in float32 (-709 in float64)",
+           "nb01_sigmoid", _NB01_SIGMOID, "    return 1 / (1 + torch.exp(-z))",
+           {"nb01_sigmoid_hidden_tests"}),
     _wrong(NB01, "sigmoid-numpy-warns", "NumPy's exp overflows with a RuntimeWarning on stderr",
            "nb01_sigmoid", _NB01_SIGMOID,
            "    import numpy as np\n    return torch.from_numpy(1 / (1 + np.exp(-z.numpy())))",
