@@ -13,13 +13,17 @@ both with the same model and step (``nn.Linear(784, 10)``,
 of threads. It also times the model step alone, on batches made in advance:
 the work both pipelines share, and so the ceiling on any speed-up. Then the
 wall time to execute every solution notebook (``solutions/*/*.ipynb``) with
-nbclient, in a fresh kernel each.
+nbclient, in a fresh kernel each, side by side with an *empty* notebook that
+only runs the same notebook's set-up cell (starting a kernel and importing
+torch are most of it): each notebook's time as a multiple of its empty one
+(budget: at most 2.5x each, 2x for all together).
 
 Data: ``$COURSE_DATA_DIR`` if set, else the real Fashion-MNIST in ``data/``
 if it has been downloaded, else the synthetic stand-in (said so below). The
 last line is the summary:
 
     bench: dataloader_epoch_s=<x> tensor_epoch_s=<y> speedup=<x/y>x course_s=<total> nb04_s=<t> test_acc=<a>
+           empty_s=<total of the empty notebooks> course_ratio=<x> worst_ratio=<x>
 """
 
 from __future__ import annotations
@@ -144,35 +148,49 @@ def time_pipelines() -> tuple[float, float, float]:
     return dataloader_s, tensor_s, test_acc
 
 
-def time_notebooks() -> dict[str, float]:
-    import nbformat
+def _run(nb, folder: Path) -> tuple[float, str]:
+    """Seconds to execute ``nb`` in a fresh kernel, and "ok" or what failed."""
     from nbclient import NotebookClient
 
-    times = {}
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+    start = time.perf_counter()
+    try:
+        client.execute()
+        status = "ok"
+    except Exception as err:  # report and go on: the timing of the others still counts
+        status = f"FAILED ({type(err).__name__})"
+    return time.perf_counter() - start, status
+
+
+def time_notebooks() -> tuple[dict[str, float], dict[str, float]]:
+    """{notebook: seconds} for every solution notebook, and for its empty twin (the set-up cell alone)."""
+    import nbformat
+
+    times, empty = {}, {}
     for path in sorted(REPO.glob("solutions/*/*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
-        start = time.perf_counter()
-        try:
-            client.execute()
-            status = "ok"
-        except Exception as err:  # report and go on: the timing of the others still counts
-            status = f"FAILED ({type(err).__name__})"
-        times[path.stem] = time.perf_counter() - start
-        print(f"{path.relative_to(REPO)}: {times[path.stem]:.1f} s {status}")
-    return times
+        setup = next(c for c in nb.cells if c.cell_type == "code")
+        empty[path.stem], _ = _run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup.source)],
+                                                            metadata=nb.metadata), path.parent)
+        times[path.stem], status = _run(nb, path.parent)
+        print(f"{path.relative_to(REPO)}: {times[path.stem]:.1f} s {status}; empty twin {empty[path.stem]:.1f} s: "
+              f"{times[path.stem] / empty[path.stem]:.2f}x (budget 2.5x)")
+    return times, empty
 
 
 def main() -> None:
     print(f"machine: {machine()}; torch threads: {THREADS}")
     print(f"data: {choose_data()}")
     dataloader_s, tensor_s, test_acc = time_pipelines()
-    times = time_notebooks()
+    times, empty = time_notebooks()
     nb04 = next((t for name, t in times.items() if name.startswith("04_")), float("nan"))
+    worst = max(times[name] / empty[name] for name in times)
+    course_ratio = sum(times.values()) / sum(empty.values())
+    print(f"all notebooks: {course_ratio:.2f}x their empty twins (budget 2x); the slowest {worst:.2f}x (budget 2.5x)")
     print(f"bench: dataloader_epoch_s={dataloader_s:.2f} tensor_epoch_s={tensor_s:.3f} "
           f"speedup={dataloader_s / tensor_s:.0f}x course_s={sum(times.values()):.1f} nb04_s={nb04:.1f} "
-          f"test_acc={test_acc:.4f}")
+          f"test_acc={test_acc:.4f} empty_s={sum(empty.values()):.1f} course_ratio={course_ratio:.2f} "
+          f"worst_ratio={worst:.2f}")
 
 
 if __name__ == "__main__":
