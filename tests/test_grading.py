@@ -267,7 +267,8 @@ def _hidden_test_lines() -> list[str]:
     """Every distinctive line of the hidden tests of the source notebook that students never see.
 
     A line that also stands outside the hidden tests (a visible test's
-    ``with using_reference(...)``, say) is public, and may be in feedback.
+    ``with using_reference(...)``, say, there with a comment) is public, and may
+    be in feedback.
     """
     hidden, public, inside = [], set(), False
     for cell in read(SOLUTIONS / ASSIGNMENT / NOTEBOOK).cells:
@@ -278,8 +279,8 @@ def _hidden_test_lines() -> list[str]:
                 inside = False
             elif inside and len(line.strip()) > 25 and not line.strip().startswith("#"):
                 hidden.append(line.strip())
-            elif not inside:
-                public.add(line.strip())
+            elif not inside:  # with and without a trailing comment
+                public |= {line.strip(), line.split("  #")[0].strip()}
     return [line for line in hidden if line not in public]
 
 
