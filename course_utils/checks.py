@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 __all__ = ["check_tensor", "check_close", "check_warning_free", "check_avoids", "using_reference", "report_pass",
-           "LIBRARY_SIGMOID", "LIBRARY_SOFTMAX", "LIBRARY_CROSS_ENTROPY", "AUTOGRAD"]
+           "LIBRARY_SIGMOID", "LIBRARY_BCE", "LIBRARY_SOFTMAX", "LIBRARY_CROSS_ENTROPY", "AUTOGRAD"]
 
 # References taken when this module is imported (before any student code runs),
 # so that rebinding torch functions, tensor methods or builtins later cannot
@@ -252,6 +252,12 @@ LIBRARY_SIGMOID: dict[str, Callable[..., Any]] = {
     "torch.sigmoid": torch.sigmoid, "torch.sigmoid_": torch.sigmoid_, "Tensor.sigmoid": torch.Tensor.sigmoid,
     "Tensor.sigmoid_": torch.Tensor.sigmoid_, "torch.special.expit": torch.special.expit,
     "F.logsigmoid": F.logsigmoid,
+}
+# nn.BCELoss and nn.BCEWithLogitsLoss call these too.
+LIBRARY_BCE: dict[str, Callable[..., Any]] = {
+    "F.binary_cross_entropy": F.binary_cross_entropy,
+    "F.binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
+    "torch.binary_cross_entropy_with_logits": torch.binary_cross_entropy_with_logits,
 }
 LIBRARY_SOFTMAX: dict[str, Callable[..., Any]] = {
     "torch.softmax": torch.softmax, "Tensor.softmax": torch.Tensor.softmax, "F.softmax": F.softmax,

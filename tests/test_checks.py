@@ -11,6 +11,7 @@ import torch
 
 from course_utils.checks import (
     AUTOGRAD,
+    LIBRARY_BCE,
     LIBRARY_CROSS_ENTROPY,
     LIBRARY_SIGMOID,
     LIBRARY_SOFTMAX,
@@ -248,6 +249,8 @@ def _sigmoid_by_hand(z):
         (lambda z: torch.nn.functional.sigmoid(z), LIBRARY_SIGMOID, "Tensor.sigmoid"),
         (lambda z: torch.nn.Sigmoid()(z), LIBRARY_SIGMOID, "torch.sigmoid"),
         (lambda z: torch.special.expit(z), LIBRARY_SIGMOID, "torch.special.expit"),
+        (lambda z: torch.nn.BCELoss()(z.clamp(0, 1), torch.ones(2)), LIBRARY_BCE, "F.binary_cross_entropy"),
+        (lambda z: torch.nn.BCEWithLogitsLoss()(z, torch.ones(2)), LIBRARY_BCE, "F.binary_cross_entropy_with_logits"),
         (lambda z: torch.softmax(z, 0), LIBRARY_SOFTMAX, "torch.softmax"),
         (lambda z: z.softmax(0), LIBRARY_SOFTMAX, "Tensor.softmax"),
         (lambda z: torch.nn.functional.softmax(z, dim=0), LIBRARY_SOFTMAX, "F.softmax"),
