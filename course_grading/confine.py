@@ -104,8 +104,8 @@ def _pids_cgroup_root() -> Path | None:
     return None
 
 
-def cap_processes(limit: int) -> str:
-    """Put this process (and so the sandbox it becomes) under a cap on processes and threads.
+def cap_processes(limit: int, pid: int | None = None) -> str:
+    """Put this process, or ``pid``, (and so the sandbox it becomes) under a cap on processes and threads.
 
     An unprivileged grader gets it from RLIMIT_NPROC, which the kernel sets on
     itself inside its user namespace. The kernel does not apply that limit to
@@ -116,10 +116,11 @@ def cap_processes(limit: int) -> str:
     root = _pids_cgroup_root()
     if root is None:
         return "processes: not capped (running as root without a writable pids cgroup)"
-    group = root / f"{CGROUP_PREFIX}{os.getpid()}"
+    pid = os.getpid() if pid is None else pid
+    group = root / f"{CGROUP_PREFIX}{pid}"
     group.mkdir(exist_ok=True)
     (group / "pids.max").write_text(str(limit))
-    (group / "cgroup.procs").write_text(str(os.getpid()))
+    (group / "cgroup.procs").write_text(str(pid))
     return f"processes: pids cgroup {group}"
 
 
@@ -166,16 +167,22 @@ def readable_paths() -> list[Path]:
 
 
 def sandbox_command(inner: list[str], limits: Limits, *, files: tuple[tuple[int, str], ...] = (),
-                    font_cache: Path | None = None) -> list[str]:
+                    font_cache: Path | None = None, capabilities: tuple[str, ...] = ()) -> list[str]:
     """The bwrap command line that runs ``inner`` confined as described above.
 
     ``files`` are (open inheritable descriptor, path inside) pairs: bwrap copies
-    each into the sandbox as a read-only file.
+    each into the sandbox as a read-only file. ``capabilities`` (of the
+    sandbox's own user namespace) are kept; only the fork server asks for one.
     """
     argv = [shutil.which("bwrap") or "bwrap",
             "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--uid", str(NOBODY), "--gid", str(NOBODY),
-            "--hostname", "grader", "--clearenv"]
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "grader", "--clearenv"]
+    if not (capabilities and os.geteuid() == 0):
+        # As root, bubblewrap maps another user id through a second user namespace, which locks
+        # the sandbox's mounts: the fork server (which mounts /proc for each kernel) keeps root's.
+        argv += ["--uid", str(NOBODY), "--gid", str(NOBODY)]
+    for capability in capabilities:
+        argv += ["--cap-add", capability]
     for top in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
         argv += ["--ro-bind-try", top, top]
     for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts", "/etc/alternatives"):
@@ -195,7 +202,7 @@ def sandbox_command(inner: list[str], limits: Limits, *, files: tuple[tuple[int,
            "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "COURSE_GRADER_INSIDE": "1"}
     for key, value in os.environ.items():
-        if key.startswith("COURSE_") and key != "COURSE_GRADER_CONFINE":
+        if key.startswith("COURSE_") and key not in ("COURSE_GRADER_CONFINE", "COURSE_GRADER_FORKSERVER"):
             env[key] = value
     for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if key in os.environ:

@@ -91,9 +91,12 @@ class Course:
         env.pop("NBGRADER_EXECUTION", None)
         return env
 
-    def nbgrader(self, *args: str, offline: bool = False, timeout: float = 3600,
+    def nbgrader(self, *args: str, offline: bool = False, warm: bool = False, timeout: float = 3600,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Run nbgrader here; ``offline``: without a network; ``warm``: beside a fork server of kernels."""
         command = [sys.executable, "-m", "course_grading.nbgrader_cli", *args]
+        if warm:
+            command = [sys.executable, "-m", "course_grading.forkserver", "batch", "--", *command]
         if offline:
             command = confine.offline_command(command)
         return subprocess.run(command, cwd=self.root, env=self.env() | (env or {}), capture_output=True, text=True,
@@ -124,11 +127,13 @@ class Course:
         return notes
 
     def autograde(self, student: str | None = None, *, cell_timeout: int | None = None,
-                  timeout: float = 3600, plain: bool = False) -> subprocess.CompletedProcess:
+                  timeout: float = 3600, plain: bool = False, warm: bool = os.environ.get("COURSE_GRADER_WARM", "1") == "1") -> subprocess.CompletedProcess:
         """Autograde one student (or all) with the grading kernel; confined unless the course is not.
 
         ``plain``: as an instructor's own ``nbgrader autograde`` does, with the
         notebook's ordinary kernel (the course's nbgrader_config.py still applies).
+        ``warm``: confined kernels are forked from a fork server
+        (:mod:`course_grading.forkserver`) instead of each starting cold.
         """
         jupyter = self.root / "jupyter"
         install_kernelspec(jupyter)
@@ -143,7 +148,8 @@ class Course:
         if cell_timeout:
             args.append(f"--Execute.timeout={cell_timeout}")
         try:
-            return self.nbgrader(*args, offline=self.confined and not plain, timeout=timeout, env=env)
+            confined = self.confined and not plain
+            return self.nbgrader(*args, offline=confined, warm=confined and warm, timeout=timeout, env=env)
         finally:
             confine.remove_empty_cgroups()
 

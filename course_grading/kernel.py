@@ -82,6 +82,11 @@ def run_kernel(argv: list[str]) -> None:
 def main() -> None:
     argv = sys.argv[1:]
     if os.environ.get("COURSE_GRADER_CONFINE") == "1" and os.environ.get("COURSE_GRADER_INSIDE") != "1":
+        server = os.environ.get("COURSE_GRADER_FORKSERVER")
+        if server:
+            from course_grading.forkserver import launch_kernel
+
+            launch_kernel(argv, server)
         launch_confined(argv)
     run_kernel(argv)
 

@@ -24,41 +24,62 @@ AVAILABLE, WHY = confine.status()
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason=f"no OS confinement on this machine: {WHY}")
 
 
-def run_inside(code: str, limits: confine.Limits | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run ``code`` as the grading kernel would run: offline nbgrader -> sandbox -> python."""
+@pytest.fixture(params=["cold", "warm"])
+def kernel_start(request) -> str:
+    """Each wall is checked for both ways a grading kernel starts: cold, or forked by the fork server."""
+    return request.param
+
+
+def run_inside(code: str, limits: confine.Limits | None = None, timeout: float = 60,
+               start: str = "cold", also: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run ``code`` as a grading kernel would run: offline nbgrader -> sandbox -> python.
+
+    ``start="warm"``: in a child of a fork server (:mod:`course_grading.forkserver`);
+    ``also``: programs run first, each in a child of the same server.
+    """
     limits = limits or confine.Limits()
-    inner = [sys.executable, "-I", "-c", textwrap.dedent(code)]
-    command = confine.offline_command(confine.sandbox_command(inner, limits))
+    if start == "cold":
+        inner = [sys.executable, "-I", "-c", textwrap.dedent(code)]
+        command = confine.offline_command(confine.sandbox_command(inner, limits))
+        env = None
+    else:
+        programs = [textwrap.dedent(c) for c in (*also, code)]
+        client = ("import sys\nfrom course_grading.forkserver import run_code\n"
+                  f"sys.exit(max(run_code(program) for program in {programs!r}))")
+        command = confine.offline_command([sys.executable, "-m", "course_grading.forkserver", "batch", "--",
+                                           sys.executable, "-c", client])
+        env = dict(os.environ) | {f"COURSE_GRADER_{name.upper()}": str(getattr(limits, name))
+                                  for name in confine.Limits.__dataclass_fields__}
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env,
                               preexec_fn=lambda: confine.cap_processes(limits.processes))
     finally:
         confine.remove_empty_cgroups()
 
 
-def test_python_torch_and_course_utils_work_inside():
+def test_python_torch_and_course_utils_work_inside(kernel_start):
     result = run_inside("""
         import torch, matplotlib.pyplot, course_utils.checks, course_utils.data
         print(float(torch.ones(3).sum()), course_utils.data.data_dir().is_dir())
-    """)
+    """, start=kernel_start)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["3.0", "True"]
 
 
-def test_the_solutions_the_repository_and_home_are_not_there():
+def test_the_solutions_the_repository_and_home_are_not_there(kernel_start):
     result = run_inside(f"""
         import os
         for path in ({str(SOLUTIONS)!r}, {str(REPO / 'nbgrader_config.py')!r}, {str(REPO / 'tests')!r},
                      os.path.expanduser('~root'), '/etc/passwd', '/etc/shadow', '/var', '/home'):
             print(path, os.path.exists(path))
-    """)
+    """, start=kernel_start)
     assert result.returncode == 0, result.stderr
     seen = dict(line.rsplit(" ", 1) for line in result.stdout.splitlines())
     leaked = {path for path, exists in seen.items() if exists == "True" and path != "/root"}
     assert not leaked, f"visible inside the sandbox: {leaked}"
 
 
-def test_the_host_is_read_only_inside():
+def test_the_host_is_read_only_inside(kernel_start):
     targets = [str(REPO / "course_utils" / "checks.py"), str(REPO / "data" / "exam_scores.csv"),
                str(REPO / ".venv" / "pyvenv.cfg"), sys.executable]
     result = run_inside(f"""
@@ -68,12 +89,12 @@ def test_the_host_is_read_only_inside():
                 print('WROTE', path)
             except OSError as error:
                 print('refused', error.errno)
-    """)
+    """, start=kernel_start)
     assert result.returncode == 0, result.stderr
     assert "WROTE" not in result.stdout and result.stdout.count("refused") == len(targets)
 
 
-def test_only_its_own_processes_are_visible():
+def test_only_its_own_processes_are_visible(kernel_start):
     outside = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         result = run_inside(f"""
@@ -85,7 +106,7 @@ def test_only_its_own_processes_are_visible():
                 print('killed')
             except OSError as error:
                 print('kill refused')
-        """)
+        """, start=kernel_start)
     finally:
         alive = outside.poll() is None
         outside.kill()
@@ -96,7 +117,7 @@ def test_only_its_own_processes_are_visible():
     assert seen == "False" and verdict.strip() == "kill refused" and alive
 
 
-def test_no_network_not_even_the_graders_loopback():
+def test_no_network_not_even_the_graders_loopback(kernel_start):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
@@ -120,7 +141,7 @@ def test_no_network_not_even_the_graders_loopback():
                     print('connected', host)
                 except OSError:
                     print('refused', host)
-        """)
+        """, start=kernel_start)
     finally:
         server.close()
         thread.join(timeout=5)
@@ -128,7 +149,7 @@ def test_no_network_not_even_the_graders_loopback():
     assert "connected" not in result.stdout and not accepted
 
 
-def test_private_tmp_and_shm_are_capped_and_vanish():
+def test_private_tmp_and_shm_are_capped_and_vanish(kernel_start):
     marker = f"course-grader-test-{os.getpid()}"
     limits = confine.Limits(tmp_mb=8, shm_mb=4)
     result = run_inside(f"""
@@ -144,14 +165,14 @@ def test_private_tmp_and_shm_are_capped_and_vanish():
             except OSError:
                 pass
             print(folder, written)
-    """, limits)
+    """, limits, start=kernel_start)
     assert result.returncode == 0, result.stderr
     written = dict(line.split() for line in result.stdout.splitlines())
     assert int(written["/tmp"]) <= 8 and int(written["/dev/shm"]) <= 4, written
     assert not os.path.exists(f"/tmp/{marker}") and not os.path.exists(f"/dev/shm/{marker}")
 
 
-def test_processes_are_capped_and_die_with_the_sandbox():
+def test_processes_are_capped_and_die_with_the_sandbox(kernel_start):
     limits = confine.Limits(processes=16)
     marker = f"course-grader-orphan-{os.getpid()}"
     result = run_inside(f"""
@@ -169,7 +190,7 @@ def test_processes_are_capped_and_die_with_the_sandbox():
         except OSError:
             pass
         print(children)
-    """, limits)
+    """, limits, start=kernel_start)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.strip() or 0) < 20, f"started {result.stdout.strip()} processes"
     leftovers = []
@@ -183,11 +204,11 @@ def test_processes_are_capped_and_die_with_the_sandbox():
     assert not leftovers, "processes outlived the sandbox"
 
 
-def test_environment_is_cleared():
+def test_environment_is_cleared(kernel_start):
     result = run_inside("""
         import os
         print(sorted(k for k in os.environ if k.startswith(('NBGRADER', 'JUPYTER', 'SSH', 'GIT', 'CI'))))
-    """)
+    """, start=kernel_start)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -208,3 +229,68 @@ def test_limits_from_the_environment_are_checked():
         confine.Limits.from_environment({"COURSE_GRADER_CPU_SECONDS": "lots"})
     with pytest.raises(ValueError, match="at least 1"):
         confine.Limits.from_environment({"COURSE_GRADER_PROCESSES": "0"})
+
+
+# The fork server's own walls: what a warm kernel gets that bubblewrap gives a cold one.
+
+def test_a_warm_kernel_has_no_capability_and_no_way_to_gain_one():
+    result = run_inside("""
+        status = dict(line.split(':', 1) for line in open('/proc/self/status'))
+        print(*(status[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs')))
+        import os
+        print(sorted(os.listdir('/proc/self/fd')))
+    """, start="warm")
+    assert result.returncode == 0, result.stderr
+    caps, fds = result.stdout.splitlines()
+    assert caps.split() == ["0000000000000000"] * 5 + ["1"], caps
+    assert fds == "['0', '1', '2', '3']", f"a warm kernel holds descriptors of the server: {fds}"
+
+
+def test_a_warm_kernel_cannot_touch_the_hosts_device_files():
+    result = run_inside("""
+        import os
+        for path in ('/dev/null', '/dev/zero', '/dev/urandom'):
+            try:
+                os.chmod(path, os.stat(path).st_mode & 0o7777)
+                print('CHANGED', path)
+            except OSError as error:
+                print('refused', error.errno)
+        open('/dev/null', 'w').write('still usable')
+        print(len(open('/dev/urandom', 'rb').read(4)))
+    """, start="warm")
+    assert result.returncode == 0, result.stderr
+    assert "CHANGED" not in result.stdout and result.stdout.split()[-1] == "4", result.stdout
+
+
+def test_warm_kernels_of_one_batch_share_nothing():
+    """One student's kernel changes what it can; the next one forked by the same server sees none of it."""
+    first = """
+        import os, torch, course_utils.checks
+        open('/tmp/left-behind', 'w').write('x')
+        open('/dev/shm/left-behind', 'w').write('x')
+        torch.sigmoid = course_utils.checks.check_close = lambda *a, **k: 'tampered'
+        if os.fork() == 0:
+            os.setsid()
+            import time
+            time.sleep(300)
+        print('first done')
+    """
+    result = run_inside("""
+        import os, torch, course_utils.checks
+        print(os.path.exists('/tmp/left-behind'), os.path.exists('/dev/shm/left-behind'),
+              torch.sigmoid(torch.zeros(1)).item(), course_utils.checks.check_close.__name__,
+              sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
+    """, start="warm", also=(first,))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["first done", "False False 0.5 check_close [1, 2]"], result.stdout
+
+
+def test_without_a_server_a_kernel_starts_cold(monkeypatch, tmp_path):
+    from course_grading import forkserver, kernel
+
+    connection = tmp_path / "kernel.json"
+    connection.write_text("{}")
+    started = []
+    monkeypatch.setattr(kernel, "launch_confined", lambda argv: started.append(argv))
+    forkserver.launch_kernel(["-f", str(connection)], str(tmp_path / "no-server" / "socket"))
+    assert started == [["-f", str(connection)]]

@@ -1,0 +1,391 @@
+"""Warm grading kernels: import torch once per batch, fork a confined kernel per submission.
+
+A fresh kernel spends most of a short notebook's grading time starting
+Python and importing torch, matplotlib and IPython (about 3.5 s of CPU).
+Plain nbgrader pays that once per student. Here one *fork server* per batch
+pays it once:
+
+1. ``python -m course_grading.forkserver batch -- NBGRADER...`` runs inside
+   nbgrader's offline network namespace. It opens a Unix socket, starts the
+   server in the same bubblewrap sandbox a kernel gets
+   (:func:`course_grading.confine.sandbox_command`: read-only Python, packages,
+   ``course_utils`` and data; nothing else of the host; its own user and PID
+   namespaces), with one capability of that sandbox's user namespace,
+   ``CAP_SYS_ADMIN``, to build the walls below; then it runs nbgrader with
+   ``COURSE_GRADER_FORKSERVER`` naming the socket.
+2. The server imports what every notebook imports and waits. It never runs
+   student code.
+3. For each kernel nbgrader starts, the kernel's launcher
+   (:mod:`course_grading.kernel`) asks the server for one. The server forks;
+   before the first cell the child, in this order:
+
+   - moves into a pids cgroup of its own when the grader runs as root (the
+     launcher, outside, does that for it);
+   - closes every descriptor it inherited (the server's socket included);
+   - enters new mount, PID, IPC, UTS and cgroup namespaces: it is process 1
+     of a PID namespace of its own (it sees neither the server nor any other
+     kernel of the batch, and everything in it dies with it), with a fresh
+     ``/proc`` and a private ``/tmp`` and ``/dev/shm`` (tmpfs, capped);
+   - drops every capability (effective, permitted, inheritable, ambient and
+     bounding) and sets ``no_new_privs``;
+   - starts the kernel as process 2, which applies the resource limits of
+     :mod:`course_grading.sandbox` exactly as a cold kernel does.
+
+What is shared with the batch's other kernels, unlike a cold kernel: the
+user namespace (all run as ``nobody`` of the server's), so the process cap
+(``RLIMIT_NPROC``) counts the batch's processes together (nbgrader runs one
+kernel at a time); and the server's memory, copied on write, which holds only
+imported modules. Python's ``random`` and NumPy's global generator are
+re-seeded in each kernel. When the server cannot start, every kernel starts
+cold, still confined.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ENV = "COURSE_GRADER_FORKSERVER"
+PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "matplotlib.pyplot",
+           "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "course_utils.checks", "course_utils.data",
+           "course_utils.plots", "course_utils.training", "course_grading.sandbox", "course_grading.confine")
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWCGROUP = 0x02000000
+_CLONE_NEWUTS = 0x04000000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWPID = 0x20000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP = 1, 4, 24
+_PR_SET_NO_NEW_PRIVS, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
+_PR_SET_SECUREBITS = 28
+_SECURE_NO_ROOT_LOCKED = 0xEF  # noroot, no_setuid_fixup, no_cap_ambient_raise, each locked; keep_caps locked off
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")  # bubblewrap's --dev binds them from the host
+_SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    encode = (lambda s: s.encode() if s is not None else None)
+    _check(_libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data)),
+           f"mount {target}")
+
+
+def _prctl(option: int, arg: int = 0, arg3: int = 0) -> None:
+    _check(_libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(arg3), ctypes.c_ulong(0), ctypes.c_ulong(0)),
+           f"prctl {option}")
+
+
+def drop_capabilities() -> None:
+    """Drop every capability of this process for good, and set no_new_privs."""
+    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    for cap in range(last + 1):
+        _prctl(_PR_CAPBSET_DROP, cap)
+    _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
+    _prctl(_PR_SET_SECUREBITS, _SECURE_NO_ROOT_LOCKED)  # user id 0 gains nothing on exec
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    number = _SYS_CAPSET.get(os.uname().machine)
+    if number is None:
+        raise OSError(f"capset: unknown system call number on {os.uname().machine}")
+    header, data = Header(_LINUX_CAPABILITY_VERSION_3, 0), (Data * 2)()
+    _check(_libc.syscall(ctypes.c_long(number), ctypes.byref(header), ctypes.byref(data)), "capset")
+
+
+def _die_with_parent() -> None:
+    parent = os.getppid()
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _wall_in(limits) -> None:
+    """As process 1 of new namespaces: private mounts, fresh /proc, capped /tmp and /dev/shm."""
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    _mount("tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={limits.tmp_mb * 2**20},mode=1777")
+    _mount("tmpfs", "/dev/shm", "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={limits.shm_mb * 2**20},mode=1777")
+    _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    for node in DEVICES:
+        # bubblewrap binds these from the host. Read-only (but not nodev) mounts refuse chmod, chown
+        # and utime of the host's inodes, which a grader running as root would otherwise allow.
+        path = f"/dev/{node}"
+        if os.path.exists(path):
+            flags = os.statvfs(path).f_flag & (os.ST_NOSUID | os.ST_NOEXEC)
+            _mount(None, path, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | flags)
+    for cover in ("sys", "sysrq-trigger", "irq", "bus"):  # as bubblewrap does: read-only
+        path = f"/proc/{cover}"
+        if os.path.exists(path):
+            _mount(path, path, None, _MS_BIND | _MS_REC)
+            _mount(None, path, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+
+
+def _reseed() -> None:
+    import random
+
+    import numpy
+
+    random.seed()
+    numpy.random.seed()
+
+
+def _child(request: dict, fds: list[int]) -> None:
+    """The confined side of one request: never returns."""
+    from course_grading.confine import Limits
+
+    try:
+        os.setsid()
+        _die_with_parent()
+        # Keep only what the request handed over (stdout and stderr for code, else /dev/null).
+        null = os.open(os.devnull, os.O_RDWR)
+        out, err = (fds + [null, null])[:2]
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        os.closerange(3, 65536)
+        limits = Limits.from_environment()
+        _check(_libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS | _CLONE_NEWCGROUP),
+               "unshare")
+        init = os.fork()
+        if init:
+            _, status = os.waitpid(init, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        _die_with_parent()
+        _wall_in(limits)
+        drop_capabilities()
+        _prctl(_PR_SET_DUMPABLE, 0)
+        kernel = os.fork()
+        if kernel == 0:
+            _run(request)
+        while True:  # process 1 reaps every orphan until the kernel itself ends
+            pid, status = os.wait()
+            if pid == kernel:
+                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    except BaseException as error:  # noqa: BLE001 - a child must never return into the server's loop
+        try:
+            os.write(2, f"fork server child: {error!r}\n".encode())
+        finally:
+            os._exit(70)
+
+
+def _run(request: dict) -> None:
+    try:
+        _reseed()
+        if request["kind"] == "code":
+            namespace = {"__name__": "__main__"}
+            exec(compile(request["code"], "<forkserver>", "exec"), namespace)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        path = "/tmp/.kernel-connection.json"
+        Path(path).write_text(json.dumps(request["connection"]))
+        from course_grading.kernel import run_kernel
+
+        sys.argv = [sys.argv[0], "-f", path]
+        run_kernel(["-f", path])
+        os._exit(0)
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        _flush_and_exit(code)
+    except BaseException:  # noqa: BLE001
+        import traceback
+
+        traceback.print_exc()
+        _flush_and_exit(1)
+
+
+def _flush_and_exit(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    os._exit(code)
+
+
+def _manage(conn: socket.socket) -> None:
+    """One request, in a process forked from the server: start the child, report its end."""
+    message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 2)
+    request = json.loads(message)
+    conn.sendall(b"pid\n")  # the launcher reads this process's pid from the credentials
+    if conn.recv(3) != b"go\n":
+        os._exit(1)
+    child = os.fork()
+    if child == 0:
+        conn.close()
+        _child(request, fds)
+    for fd in fds:
+        os.close(fd)
+    while True:
+        ready, _, _ = select.select([conn], [], [], 0.5)
+        if ready and not conn.recv(1):  # the launcher is gone: so is the kernel
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            os._exit(0)
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            conn.sendall(f"exit {os.waitstatus_to_exitcode(status)}\n".encode())
+            os._exit(0)
+
+
+def serve(listen_fd: int) -> None:
+    """The server: import once, then fork a manager per connection (inside the sandbox)."""
+    import importlib
+
+    from course_grading import sandbox
+
+    sandbox.seed_font_cache()
+    for name in PRELOAD:
+        importlib.import_module(name)
+    import matplotlib.font_manager
+
+    matplotlib.font_manager.fontManager  # noqa: B018 - build the font list once, here
+    listener = socket.socket(fileno=listen_fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # managers are reaped by the system
+    while True:
+        conn, _ = listener.accept()
+        if os.fork() == 0:
+            try:
+                listener.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _manage(conn)
+            finally:
+                os._exit(1)
+        conn.close()
+
+
+def _connect(path: str) -> socket.socket:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    folder, name = os.path.split(path)
+    here = os.getcwd()
+    os.chdir(folder)  # a relative name: the folder's path may be longer than a socket address allows
+    try:
+        conn.connect(name)
+    finally:
+        os.chdir(here)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    return conn
+
+
+def request(path: str, message: dict, fds: list[int], processes: int) -> int:
+    """Ask the server at ``path`` for a confined child; wait for it to end; its exit code."""
+    from course_grading.confine import cap_processes
+
+    conn = _connect(path)
+    socket.send_fds(conn, [json.dumps(message).encode()], fds)
+    data, ancillary, _, _ = conn.recvmsg(16, socket.CMSG_SPACE(12))
+    if data != b"pid\n":
+        raise OSError("the fork server did not answer")
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid = int.from_bytes(payload[:4], sys.byteorder, signed=True)
+            if os.geteuid() == 0:
+                cap_processes(processes, pid)
+    conn.sendall(b"go\n")
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = conn.recv(64)
+        if not chunk:
+            return 1
+        reply += chunk
+    return int(reply.split()[1])
+
+
+def launch_kernel(argv: list[str], path: str) -> None:
+    """The grading kernel's launcher (outside the sandbox): a warm kernel, or a cold one if no server answers."""
+    from course_grading.confine import Limits
+    from course_grading.kernel import _connection_file, launch_confined
+
+    connection = json.loads(Path(_connection_file(argv)).read_text())
+    limits = Limits.from_environment()
+    try:
+        code = request(path, {"kind": "kernel", "connection": connection}, [], limits.processes)
+    except OSError:
+        launch_confined(argv)  # replaces this process
+        return
+    sys.exit(code)
+
+
+def run_code(code: str, path: str | None = None) -> int:
+    """Run ``code`` in a fresh child of the server (its output on this process's stdout and stderr)."""
+    from course_grading.confine import Limits
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return request(path or os.environ[ENV], {"kind": "code", "code": code}, [1, 2], Limits.from_environment().processes)
+
+
+def batch(command: list[str]) -> int:
+    """Run ``command`` (nbgrader) with a fork server beside it; its exit code."""
+    from course_grading import confine
+
+    runtime = os.environ.get("JUPYTER_RUNTIME_DIR")
+    if runtime:
+        os.makedirs(runtime, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix="forkserver-", dir=runtime)
+    path = os.path.join(folder, "socket")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        listener.bind("socket")
+    finally:
+        os.chdir(here)
+    listener.listen(16)
+    limits = confine.Limits.from_environment()
+    inner = [sys.executable, "-I", "-m", "course_grading.forkserver", "serve", str(listener.fileno())]
+    font_cache = os.environ.get("COURSE_GRADER_FONT_CACHE")
+    server_command = confine.sandbox_command(inner, limits, font_cache=Path(font_cache) if font_cache else None,
+                                             capabilities=("CAP_SYS_ADMIN", "CAP_SETPCAP"))
+    server = subprocess.Popen(server_command, pass_fds=(listener.fileno(),),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+    listener.close()  # only the server holds it now: if it dies, launchers fall back to cold kernels
+    env = dict(os.environ)
+    env[ENV] = path
+    try:
+        return subprocess.call(command, env=env)
+    finally:
+        server.kill()
+        server.wait()
+        for name in os.listdir(folder):
+            os.unlink(os.path.join(folder, name))
+        os.rmdir(folder)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["serve"]:
+        serve(int(argv[1]))
+        return 0
+    if argv[:1] == ["batch"] and "--" in argv:
+        return batch(argv[argv.index("--") + 1:])
+    if argv[:1] == ["run"] and len(argv) == 2:
+        return run_code(argv[1])
+    print("usage: python -m course_grading.forkserver batch -- COMMAND... | run CODE", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
