@@ -165,7 +165,7 @@ def _child(request: dict, fds: list[int]) -> None:
         os.dup2(null, 0)
         os.dup2(out, 1)
         os.dup2(err, 2)
-        os.closerange(3, 65536)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         limits = Limits.from_environment()
         _check(_libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS | _CLONE_NEWCGROUP),
                "unshare")
@@ -361,12 +361,14 @@ def batch(command: list[str]) -> int:
     server_command = confine.sandbox_command(inner, limits, font_cache=Path(font_cache) if font_cache else None,
                                              capabilities=("CAP_SYS_ADMIN", "CAP_SETPCAP"))
     server = subprocess.Popen(server_command, pass_fds=(listener.fileno(),),
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+                              preexec_fn=_die_with_parent)  # bwrap's --die-with-parent covers what it starts
     listener.close()  # only the server holds it now: if it dies, launchers fall back to cold kernels
     env = dict(os.environ)
     env[ENV] = path
     try:
-        return subprocess.call(command, env=env)
+        # nbgrader dies with this process, as it died with bubblewrap before it had a server beside it.
+        return subprocess.call(command, env=env, preexec_fn=_die_with_parent)
     finally:
         server.kill()
         server.wait()

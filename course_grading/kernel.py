@@ -2,10 +2,13 @@
 
 Jupyter starts it from a kernelspec (see :func:`install_kernelspec`) as
 ``python -m course_grading.kernel -f CONNECTION_FILE``. When the grader sets
-``COURSE_GRADER_CONFINE=1`` this first process only replaces itself by
-bubblewrap (:func:`course_grading.confine.kernel_command`), which starts the
-same module again inside the sandbox; there, and in an unconfined run, the
-kernel applies the limits of :mod:`course_grading.sandbox` and starts.
+``COURSE_GRADER_CONFINE=1`` this first process only launches: it asks the
+batch's fork server (``COURSE_GRADER_FORKSERVER``, see
+:mod:`course_grading.forkserver`) for a warm kernel and waits for it to end,
+or, when no server answers, replaces itself by bubblewrap
+(:func:`course_grading.confine.kernel_command`), which starts the same module
+again inside the sandbox. There, and in an unconfined run, the kernel applies
+the limits of :mod:`course_grading.sandbox` and starts.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -294,3 +295,38 @@ def test_without_a_server_a_kernel_starts_cold(monkeypatch, tmp_path):
     monkeypatch.setattr(kernel, "launch_confined", lambda argv: started.append(argv))
     forkserver.launch_kernel(["-f", str(connection)], str(tmp_path / "no-server" / "socket"))
     assert started == [["-f", str(connection)]]
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def test_a_killed_batch_leaves_neither_nbgrader_nor_its_server_running():
+    """make grade's timeout kills the batch: what ran beside nbgrader must not outlive it."""
+    marker = f"course-grader-batch-{os.getpid()}"
+    servers_before = set(_processes_with("course_grading.forkserver\0serve"))
+    batch = subprocess.Popen(confine.offline_command([sys.executable, "-m", "course_grading.forkserver", "batch", "--",
+                                                      "/bin/sh", "-c", f"exec -a {marker} sleep 300"]), cwd=REPO)
+    try:
+        for _ in range(200):
+            if _processes_with(marker) and set(_processes_with("course_grading.forkserver\0serve")) - servers_before:
+                break
+            time.sleep(0.1)
+        assert _processes_with(marker), "the batch did not start its command"
+    finally:
+        batch.kill()
+        batch.wait()
+    for _ in range(100):
+        left = _processes_with(marker) + sorted(set(_processes_with("course_grading.forkserver\0serve")) - servers_before)
+        if not left:
+            break
+        time.sleep(0.1)
+    assert not left, f"still running after the batch was killed: {left}"
