@@ -13,8 +13,13 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # JupyterLab options; override for a server, e.g. make lab LAB_ARGS="--ip=0.0.0.0"
 PORT     ?= 8888
 LAB_ARGS ?=
+# Each role's JupyterLab reads jupyter_config/<role>/ before any other Jupyter
+# config (JUPYTER_CONFIG_PATH is searched before ~/.jupyter and .venv/etc/jupyter);
+# that folder turns nbgrader's extensions on or off for the role, and no config
+# outside it is written.
+ROLE_CONFIG = JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter_config/$(1)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
 
-.PHONY: install lab test release execute grade clean standin bench bench-grading
+.PHONY: install lab instructor test release execute grade clean standin bench bench-grading
 
 install: $(STAMP)
 
@@ -25,14 +30,22 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m course_grading.confine
 	@touch $(STAMP)
 
+# Students: the notebooks in notebooks/, with nbgrader's Validate button and
+# Assignment List; no Formgrader, Create Assignment or Course List.
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks --no-browser --ip=127.0.0.1 --port=$(PORT) \
+	$(call ROLE_CONFIG,student) $(BIN)/jupyter lab --notebook-dir=notebooks --no-browser --ip=127.0.0.1 --port=$(PORT) \
 		--ServerApp.allow_root=True $(LAB_ARGS)
 
 test: install
 	$(BIN)/python -m pytest
 
 # Instructor targets ---------------------------------------------------------
+
+# JupyterLab at the repository root with Formgrader and Create Assignment, so
+# that formgrader's links to the source notebooks in solutions/ open.
+instructor: install
+	$(call ROLE_CONFIG,instructor) $(BIN)/jupyter lab --notebook-dir=. --no-browser --ip=127.0.0.1 --port=$(PORT) \
+		--ServerApp.allow_root=True $(LAB_ARGS)
 
 # Run every solution notebook in place, so its stored outputs are current.
 execute: install

@@ -1,19 +1,34 @@
-"""`make lab` serves the course: JupyterLab starts on notebooks/ and serves a notebook."""
+"""`make lab` serves the course to students, `make instructor` to the instructor.
+
+`make lab`: JupyterLab starts on notebooks/, serves a notebook, and of nbgrader
+shows only what students use (Validate, Assignment List). `make instructor`:
+JupyterLab at the repository root with Formgrader and Create Assignment, which
+reaches the source notebooks in solutions/.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
-from nbgrader_course import RELEASE, REPO, assignments, read
+from nbgrader_course import RELEASE, REPO, SOLUTIONS, assignments, read
 
 TOKEN = "course-test-token"
+
+# nbgrader's lab plugins (@jupyter/nbgrader's package.json) and server extensions.
+STUDENT_PLUGINS = ("@jupyter/nbgrader:validate-assignment", "@jupyter/nbgrader:assignment-list")
+INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                      "@jupyter/nbgrader:course-list")
 
 
 def _free_port() -> int:
@@ -31,26 +46,58 @@ def _get(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def test_make_lab_serves_the_notebooks(tmp_path):
+@contextlib.contextmanager
+def _make(target: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Run `make <target>` on a free port until it answers; yield its URL and its log."""
     port = _free_port()
-    log = open(tmp_path / "lab.log", "w+")
+    log_path = tmp_path / f"{target}.log"
+    log = open(log_path, "w+")
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     lab = subprocess.Popen(
-        ["make", "--no-print-directory", "lab", f"PORT={port}", f"LAB_ARGS=--IdentityProvider.token={TOKEN}"],
+        ["make", "--no-print-directory", target, f"PORT={port}", f"LAB_ARGS=--IdentityProvider.token={TOKEN}"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    first = assignments()[0]
     try:
         deadline = time.monotonic() + 90
         while True:
             try:
-                status, body = _get(f"{base}/api/contents/{first}/{first}.ipynb")
+                _get(f"{base}/api/status")
                 break
             except (ConnectionError, urllib.error.URLError, socket.timeout):
-                assert lab.poll() is None, "make lab exited:\n" + (tmp_path / "lab.log").read_text()[-3000:]
+                assert lab.poll() is None, f"make {target} exited:\n" + log_path.read_text()[-3000:]
                 assert time.monotonic() < deadline, "JupyterLab did not answer within 90 s"
                 time.sleep(0.5)
+        yield base, log_path
+    finally:
+        os.killpg(lab.pid, signal.SIGTERM)
+        try:
+            lab.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(lab.pid, signal.SIGKILL)
+        log.close()
+
+
+def _page_config(base: str) -> dict:
+    """The page config JupyterLab hands to the browser (what it loads and what it disables)."""
+    status, body = _get(f"{base}/lab")
+    assert status == 200 and b"JupyterLab" in body
+    found = re.search(rb'<script id="jupyter-config-data" type="application/json">(.*?)</script>', body, re.S)
+    assert found, "no jupyter-config-data in /lab"
+    config = json.loads(found.group(1))
+    assert "@jupyter/nbgrader" in [ext["name"] for ext in config["federated_extensions"]]
+    return config
+
+
+def _loaded_server_extensions(log_path: Path) -> set[str]:
+    """nbgrader's server extensions that the server loaded, from the lines nbgrader logs when it loads one."""
+    return set(re.findall(r"Loading the (\w+) nbgrader serverextension", log_path.read_text()))
+
+
+def test_make_lab_serves_the_notebooks(tmp_path):
+    first = assignments()[0]
+    with _make("lab", tmp_path) as (base, log_path):
+        status, body = _get(f"{base}/api/contents/{first}/{first}.ipynb")
         assert status == 200, body[:500]
         model = json.loads(body)
         assert model["type"] == "notebook" and model["path"] == f"{first}/{first}.ipynb"
@@ -64,12 +111,44 @@ def test_make_lab_serves_the_notebooks(tmp_path):
 
         status, body = _get(f"{base}/lab")
         assert status == 200 and b"JupyterLab" in body
-        log.flush()
-        assert f"127.0.0.1:{port}/lab" in (tmp_path / "lab.log").read_text(), "make lab prints the URL"
-    finally:
-        os.killpg(lab.pid, signal.SIGTERM)
-        try:
-            lab.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(lab.pid, signal.SIGKILL)
-        log.close()
+        assert f"127.0.0.1:{base.rsplit(':', 1)[1]}/lab" in log_path.read_text(), "make lab prints the URL"
+
+
+def test_make_lab_shows_students_only_validate_and_assignment_list(tmp_path):
+    with _make("lab", tmp_path) as (base, log_path):
+        disabled = set(_page_config(base)["disabledExtensions"])
+        for plugin in INSTRUCTOR_PLUGINS:
+            assert plugin in disabled, f"make lab must not show {plugin} to students"
+        for plugin in STUDENT_PLUGINS:
+            assert plugin not in disabled, f"make lab must show {plugin} to students"
+
+        # Not loaded on the server either: formgrader's and the course list's pages do not exist.
+        assert _get(f"{base}/formgrader")[0] == 404, "formgrader must not be served by make lab"
+        assert _get(f"{base}/formgraders")[0] == 404, "the course list must not be served by make lab"
+        # Validate (POST only) and the assignment list (needs a course_id) answer, but not with a 404.
+        assert _get(f"{base}/assignments/validate")[0] != 404, "make lab must serve nbgrader's validate"
+        assert _get(f"{base}/assignments")[0] != 404, "make lab must serve nbgrader's assignment list"
+        assert _loaded_server_extensions(log_path) == {"validate_assignment", "assignment_list"}, \
+            "make lab loads nbgrader's validate and assignment list server extensions, and no other"
+
+
+def test_make_instructor_serves_formgrader_and_the_solutions(tmp_path):
+    first = assignments()[0]
+    with _make("instructor", tmp_path) as (base, log_path):
+        disabled = set(_page_config(base)["disabledExtensions"])
+        for plugin in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"):
+            assert plugin not in disabled, f"make instructor must show {plugin}"
+        assert "formgrader" in _loaded_server_extensions(log_path), "make instructor loads formgrader"
+
+        # /formgrader redirects to Manage Assignments; its links start at the course root, which is the
+        # server's root (formgrader serves an error page instead when the course is outside it).
+        status, body = _get(f"{base}/formgrader")
+        assert status == 200, body[:500]
+        assert b'var url_prefix = ".";' in body, "formgrader's course root must be the server's root"
+
+        # The links to the source notebooks open: solutions/ is reachable.
+        status, body = _get(f"{base}/api/contents/solutions/{first}/{first}.ipynb")
+        assert status == 200, body[:500]
+        served = [cell["source"] for cell in json.loads(body)["content"]["cells"]]
+        source = [cell.source for cell in read(SOLUTIONS / first / f"{first}.ipynb").cells]
+        assert served == source
