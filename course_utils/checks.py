@@ -11,6 +11,9 @@ Two helpers shape how an exercise is tested rather than what it returns:
 student to write by hand (``torch.sigmoid``, autograd, ...), and
 :func:`using_reference` runs a later exercise with the reference version of an
 earlier one, so that one mistake costs points once.
+
+Imported in IPython, the module also makes a failed check's traceback end at
+the test line that called it (:func:`hide_helper_frames`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 import torch
@@ -340,3 +344,49 @@ def using_reference(namespace: dict[str, Any], **references: Any) -> Iterator[No
 def report_pass(name: str) -> None:
     """Print one line saying that every visible check of ``name`` passed."""
     print(f"{_require_name(name)}: all visible checks passed")
+
+
+def _without_helper_frames(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` ending at the last frame outside this module: the test's own line, not a helper's ``raise``."""
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    keep = len(frames)
+    while keep > 1 and frames[keep - 1].tb_frame.f_code.co_filename == __file__:
+        keep -= 1
+    if frames and keep < len(frames):
+        frames[keep - 1].tb_next = None
+    return frames[0] if frames else None
+
+
+def hide_helper_frames(shell: Any = None) -> bool:
+    """Show a failed check's traceback ending at the test line that called it (IPython only).
+
+    IPython always shows the last frame of a traceback, which for a failed
+    check is the helper's own ``raise``. This asks ``shell`` (by default the
+    running IPython, if any) to cut the frames of this module off the end of an
+    AssertionError's traceback. An error raised in the student's own code keeps
+    every frame. Called when this module is imported; returns whether it applied.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None or not hasattr(shell, "set_custom_exc") or AssertionError in shell.custom_exceptions:
+        return False
+
+    def show(shell: Any, etype: type, value: BaseException, tb: TracebackType | None,
+             tb_offset: int | None = None) -> None:
+        # IPython discards a handler's return value when a cell raises: the handler shows the error.
+        stb = shell.InteractiveTB.structured_traceback(etype, value, _without_helper_frames(tb),
+                                                       tb_offset=tb_offset)
+        shell._showtraceback(etype, value, stb)
+
+    shell.set_custom_exc((AssertionError,), show)
+    return True
+
+
+hide_helper_frames()

@@ -309,3 +309,26 @@ def test_using_reference_binds_and_restores_names():
 def test_report_pass_prints_one_line(capsys):
     assert report_pass("sigmoid") is None
     assert capsys.readouterr() == ("sigmoid: all visible checks passed\n", "")
+
+
+def test_a_failed_checks_traceback_ends_at_the_test_line():
+    """IPython shows the line of the test that failed, not the helper's raise; the student's own frames stay."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from course_utils.checks import hide_helper_frames
+
+    shell = InteractiveShell.instance()
+    try:
+        assert hide_helper_frames(shell)
+        shell.run_cell("import torch\nfrom course_utils.checks import check_close")
+        with capture_output() as helper:
+            shell.run_cell("check_close(torch.tensor([0.5]), torch.tensor([0.25]), name='sigmoid(0)')")
+        with capture_output() as own:
+            shell.run_cell("def sigmoid(z):\n    assert z > 0, 'mine'\nsigmoid(-1)")
+    finally:
+        InteractiveShell.clear_instance()
+    shown, own_shown = (re.sub(r"\x1b\[[0-9;]*m", "", captured.stdout) for captured in (helper, own))
+    assert "sigmoid(0): got" in shown and "check_close(torch.tensor([0.5])" in shown, shown
+    assert "checks.py" not in shown and "raise AssertionError" not in shown, shown
+    assert "assert z > 0, 'mine'" in own_shown and "AssertionError: mine" in own_shown, own_shown

@@ -23,6 +23,16 @@ WRONG = [
     _wrong(NB02, "proba-overflow", "5: exp(z) / (1 + exp(z)) is inf/inf = nan for large scores",
            "nb02_predict_proba", "return sigmoid(X @ w + b)", "return torch.exp(X @ w + b) / (1 + torch.exp(X @ w + b))",
            {"nb02_predict_proba_hidden_tests"}),
+    # one mistake costs once: a later exercise that calls predict_proba is tested with a correct one,
+    # in its visible tests too (each of these zeroed the later exercise's visible test before)
+    _wrong(NB02, "proba-bias-sign-in-gradient", "3: the bias subtracted in predict_proba, which loss_and_gradient calls",
+           "nb02_predict_proba", "return sigmoid(X @ w + b)", "return sigmoid(X @ w - b)",
+           {"nb02_predict_proba_tests", "nb02_predict_proba_hidden_tests"},
+           also=(("nb02_loss_and_gradient", "    p = sigmoid(X @ w + b)\n", "    p = predict_proba(X, w, b)\n"),)),
+    _wrong(NB02, "proba-bias-sign-in-step", "3: the bias subtracted in predict_proba, which sgd_step calls",
+           "nb02_predict_proba", "return sigmoid(X @ w + b)", "return sigmoid(X @ w - b)",
+           {"nb02_predict_proba_tests", "nb02_predict_proba_hidden_tests"},
+           also=(("nb02_sgd_step", "bce_loss(sigmoid(X @ w + b), y)", "bce_loss(predict_proba(X, w, b), y)"),)),
     # accuracy
     _wrong(NB02, "accuracy-integer-division", "1: integer division, 0 unless every example is right",
            "nb02_accuracy", _NB02_MEAN, "int(correct.sum()) // len(correct)",
