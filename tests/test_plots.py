@@ -105,6 +105,32 @@ def test_training_curves_records_and_redraws_one_figure():
     assert plt.get_fignums() == [], "the figure is shown through a display handle, never left open"
 
 
+def test_training_curves_in_a_notebook_show_one_png_and_update_it(monkeypatch):
+    import IPython.display
+
+    shown, updated = [], []
+
+    class Handle:
+        def update(self, obj):
+            updated.append(obj)
+
+    def display(obj, display_id=False):
+        shown.append((obj, display_id))
+        return Handle()
+
+    monkeypatch.setattr(plots, "_in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", display)
+    curves = plots.TrainingCurves(["loss"])
+    curves.update(loss=1.0)
+    curves.update(loss=0.5)
+    assert len(shown) == 1 and shown[0][1] is True and len(updated) == 1
+    for image in (shown[0][0], updated[0]):
+        assert isinstance(image, IPython.display.Image) and image.data.startswith(b"\x89PNG")
+    # the figure's own size, not a "tight" bounding box drawn a second time
+    width, height = (int.from_bytes(updated[0].data[16 + 4 * i:20 + 4 * i], "big") for i in range(2))
+    assert (width, height) == tuple(round(v) for v in curves.figure.get_size_inches() * curves.figure.dpi)
+
+
 @pytest.mark.parametrize(
     ("metrics", "error"),
     [("loss", TypeError), ([], TypeError), (["loss", "loss"], ValueError), ([3], TypeError)],
