@@ -172,7 +172,7 @@ def sandbox_command(inner: list[str], limits: Limits, *, files: tuple[tuple[int,
 
     ``files`` are (open inheritable descriptor, path inside) pairs: bwrap copies
     each into the sandbox as a read-only file. ``capabilities`` (of the
-    sandbox's own user namespace) are kept; only the fork server asks for one.
+    sandbox's own user namespace) are kept; only the fork server asks for any.
     """
     argv = [shutil.which("bwrap") or "bwrap",
             "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",

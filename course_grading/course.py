@@ -127,14 +127,17 @@ class Course:
         return notes
 
     def autograde(self, student: str | None = None, *, cell_timeout: int | None = None,
-                  timeout: float = 3600, plain: bool = False, warm: bool = os.environ.get("COURSE_GRADER_WARM", "1") == "1") -> subprocess.CompletedProcess:
+                  timeout: float = 3600, plain: bool = False, warm: bool | None = None) -> subprocess.CompletedProcess:
         """Autograde one student (or all) with the grading kernel; confined unless the course is not.
 
         ``plain``: as an instructor's own ``nbgrader autograde`` does, with the
         notebook's ordinary kernel (the course's nbgrader_config.py still applies).
         ``warm``: confined kernels are forked from a fork server
-        (:mod:`course_grading.forkserver`) instead of each starting cold.
+        (:mod:`course_grading.forkserver`) instead of each starting cold; by
+        default unless the environment sets ``COURSE_GRADER_WARM=0``.
         """
+        if warm is None:
+            warm = os.environ.get("COURSE_GRADER_WARM", "1") != "0"
         jupyter = self.root / "jupyter"
         install_kernelspec(jupyter)
         env = {"JUPYTER_PATH": str(jupyter), "COURSE_GRADER_FONT_CACHE": str(font_cache())}

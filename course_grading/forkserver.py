@@ -10,9 +10,10 @@ pays it once:
    server in the same bubblewrap sandbox a kernel gets
    (:func:`course_grading.confine.sandbox_command`: read-only Python, packages,
    ``course_utils`` and data; nothing else of the host; its own user and PID
-   namespaces), with one capability of that sandbox's user namespace,
-   ``CAP_SYS_ADMIN``, to build the walls below; then it runs nbgrader with
-   ``COURSE_GRADER_FORKSERVER`` naming the socket.
+   namespaces), with two capabilities of that sandbox's user namespace,
+   ``CAP_SYS_ADMIN`` and ``CAP_SETPCAP``, to build the walls below and drop
+   them; then it runs nbgrader with ``COURSE_GRADER_FORKSERVER`` naming the
+   socket. nbgrader and the server both die with it.
 2. The server imports what every notebook imports and waits. It never runs
    student code.
 3. For each kernel nbgrader starts, the kernel's launcher
@@ -25,14 +26,18 @@ pays it once:
    - enters new mount, PID, IPC, UTS and cgroup namespaces: it is process 1
      of a PID namespace of its own (it sees neither the server nor any other
      kernel of the batch, and everything in it dies with it), with a fresh
-     ``/proc`` and a private ``/tmp`` and ``/dev/shm`` (tmpfs, capped);
+     ``/proc`` and a private ``/tmp`` and ``/dev/shm`` (tmpfs, capped), and
+     the host's device nodes on read-only mounts (no chmod of ``/dev/null``);
    - drops every capability (effective, permitted, inheritable, ambient and
-     bounding) and sets ``no_new_privs``;
+     bounding), locks the securebits that give user id 0 capabilities on
+     exec, and sets ``no_new_privs``;
    - starts the kernel as process 2, which applies the resource limits of
      :mod:`course_grading.sandbox` exactly as a cold kernel does.
 
 What is shared with the batch's other kernels, unlike a cold kernel: the
-user namespace (all run as ``nobody`` of the server's), so the process cap
+user namespace (all run as the server's user: ``nobody``, or user id 0 without
+capabilities when the grader is root, whose sandbox bubblewrap cannot give
+another id without locking its mounts), so the process cap
 (``RLIMIT_NPROC``) counts the batch's processes together (nbgrader runs one
 kernel at a time); and the server's memory, copied on write, which holds only
 imported modules. Python's ``random`` and NumPy's global generator are
