@@ -13,6 +13,7 @@ import os
 import struct
 import sys
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,14 +25,23 @@ __all__ = ["data_dir", "load_exam_scores", "make_blobs", "train_test_split", "mi
            "load_fashion_mnist", "write_fashion_mnist_standin"]
 
 _REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+_USER_DATA_DIR = Path.home() / ".cache" / "course-utils"
+# Shipped inside the package, so that any install (editable, wheel, Colab, a hub image) has it.
+_EXAM_SCORES = resources.files(__package__) / "data_files" / "exam_scores.csv"
 
 
 def data_dir() -> Path:
-    """Return the course data directory (``$COURSE_DATA_DIR`` or the repository's ``data/``)."""
+    """The folder downloaded data go to: ``$COURSE_DATA_DIR`` if set, else the repository's ``data/``.
+
+    An installed package that is not inside a copy of the course repository
+    (``pip install``, Colab, a hub image) uses ``~/.cache/course-utils``.
+    """
     override = os.environ.get("COURSE_DATA_DIR")
     if override:
         return Path(override).expanduser().resolve()
-    return _REPO_DATA_DIR
+    if (_REPO_DATA_DIR.parent / "pyproject.toml").is_file():
+        return _REPO_DATA_DIR
+    return _USER_DATA_DIR
 
 
 def load_exam_scores() -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,14 +50,15 @@ def load_exam_scores() -> tuple[torch.Tensor, torch.Tensor]:
     300 synthetic students, made by ``data/make_exam_scores.py`` with a fixed
     seed. Features are hours studied (0-40) and a practice test score
     (200-800), deliberately on different scales; the label is 1 if the
-    student passed. The file ships with the repository, so it is always read
-    from the repository's ``data/`` (``COURSE_DATA_DIR`` does not move it).
+    student passed. The file ships inside this package
+    (``course_utils/data_files/``), so it is there however the package was
+    installed (``COURSE_DATA_DIR`` does not move it).
 
     Returns:
         X: float32 tensor of shape (300, 2): hours studied, practice score.
         y: float32 tensor of shape (300,) with values 0.0 and 1.0.
     """
-    path = _REPO_DATA_DIR / "exam_scores.csv"
+    path = _EXAM_SCORES
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: rebuild it with `python data/make_exam_scores.py`")
     rows = [line.split(",") for line in path.read_text().splitlines()[1:] if line]

@@ -1,4 +1,4 @@
-"""Write data/exam_scores.csv: a small two-class, two-feature data set.
+"""Write course_utils/data_files/exam_scores.csv: a small two-class, two-feature data set.
 
 Synthetic, made by this script with a fixed seed (rerun it to rebuild the
 file byte for byte). Each row is a student: hours studied (0-40), a practice
@@ -38,6 +38,7 @@ def write_csv(path: Path, rows: list[tuple[float, float, int]]) -> None:
 
 
 if __name__ == "__main__":
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("exam_scores.csv")
+    default = Path(__file__).resolve().parent.parent / "course_utils" / "data_files" / "exam_scores.csv"
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else default
     write_csv(out, make_rows())
     print(f"wrote {out}")

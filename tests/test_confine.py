@@ -81,7 +81,7 @@ def test_the_solutions_the_repository_and_home_are_not_there(kernel_start):
 
 
 def test_the_host_is_read_only_inside(kernel_start):
-    targets = [str(REPO / "course_utils" / "checks.py"), str(REPO / "data" / "exam_scores.csv"),
+    targets = [str(REPO / "course_utils" / "checks.py"), str(REPO / "course_utils" / "data_files" / "exam_scores.csv"),
                str(REPO / ".venv" / "pyvenv.cfg"), sys.executable]
     result = run_inside(f"""
         for path in {targets!r}:

@@ -79,11 +79,11 @@ def test_exam_scores_csv_is_rebuilt_byte_for_byte_by_its_script(tmp_path):
     out = tmp_path / "exam_scores.csv"
     subprocess.run([sys.executable, str(REPO / "data" / "make_exam_scores.py"), str(out)], check=True,
                    capture_output=True)
-    assert out.read_bytes() == (REPO / "data" / "exam_scores.csv").read_bytes()
+    assert out.read_bytes() == (REPO / "course_utils" / "data_files" / "exam_scores.csv").read_bytes()
 
 
 def test_load_exam_scores_reports_a_missing_file(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "_REPO_DATA_DIR", tmp_path)
+    monkeypatch.setattr(data, "_EXAM_SCORES", tmp_path / "exam_scores.csv")
     with pytest.raises(FileNotFoundError, match="make_exam_scores.py"):
         data.load_exam_scores()
 
