@@ -26,7 +26,8 @@ pays it once:
    - enters new mount, PID, IPC, UTS and cgroup namespaces: it is process 1
      of a PID namespace of its own (it sees neither the server nor any other
      kernel of the batch, and everything in it dies with it), with a fresh
-     ``/proc`` and a private ``/tmp`` and ``/dev/shm`` (tmpfs, capped), and
+     ``/proc`` and a private ``/tmp`` and ``/dev/shm`` (tmpfs, capped; the
+     read-only folders of a course that lives under ``/tmp`` stay), and
      the host's device nodes on read-only mounts (no chmod of ``/dev/null``);
    - drops every capability (effective, permitted, inheritable, ambient and
      bounding), locks the securebits that give user id 0 capabilities on
@@ -128,10 +129,34 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _mount_points_under(folder: str) -> list[str]:
+    """The mount points strictly below ``folder`` in this mount namespace, outermost first."""
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4]
+        for escape in ("\\040", "\\011", "\\012", "\\134"):  # mountinfo escapes space, tab, newline, backslash
+            point = point.replace(escape, chr(int(escape[1:], 8)))
+        if point.startswith(folder.rstrip("/") + "/"):
+            points.append(point)
+    return sorted(set(points), key=lambda p: p.count("/"))
+
+
+def _fresh_tmpfs(folder: str, size: int) -> None:
+    """A new, empty tmpfs on ``folder``, keeping the read-only folders bound below it (a course under /tmp)."""
+    kept = [(point, os.open(point, os.O_PATH)) for point in _mount_points_under(folder)]
+    _mount("tmpfs", folder, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size},mode=1777")
+    for point, fd in kept:
+        os.makedirs(point, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", point, None, _MS_BIND | _MS_REC)
+        flags = os.statvfs(point).f_flag & (os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC)
+        _mount(None, point, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | flags)
+        os.close(fd)
+
+
 def _wall_in(limits) -> None:
     """As process 1 of new namespaces: private mounts, fresh /proc, capped /tmp and /dev/shm."""
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-    _mount("tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={limits.tmp_mb * 2**20},mode=1777")
+    _fresh_tmpfs("/tmp", limits.tmp_mb * 2**20)
     _mount("tmpfs", "/dev/shm", "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={limits.shm_mb * 2**20},mode=1777")
     _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
     for node in DEVICES:

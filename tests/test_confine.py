@@ -8,6 +8,7 @@ where this machine cannot confine (no bubblewrap, no user namespaces).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -25,6 +26,19 @@ AVAILABLE, WHY = confine.status()
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason=f"no OS confinement on this machine: {WHY}")
 
 
+@contextlib.contextmanager
+def _environment(env: dict[str, str]):
+    """``os.environ`` as ``env`` while a cold sandbox's command line is built from it."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(params=["cold", "warm"])
 def kernel_start(request) -> str:
     """Each wall is checked for both ways a grading kernel starts: cold, or forked by the fork server."""
@@ -32,25 +46,29 @@ def kernel_start(request) -> str:
 
 
 def run_inside(code: str, limits: confine.Limits | None = None, timeout: float = 60,
-               start: str = "cold", also: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+               start: str = "cold", also: tuple[str, ...] = (), env: dict[str, str] | None = None
+               ) -> subprocess.CompletedProcess:
     """Run ``code`` as a grading kernel would run: offline nbgrader -> sandbox -> python.
 
     ``start="warm"``: in a child of a fork server (:mod:`course_grading.forkserver`);
-    ``also``: programs run first, each in a child of the same server.
+    ``also``: programs run first, each in a child of the same server; ``env``:
+    the grader's environment (the sandbox keeps its ``COURSE_*`` variables).
     """
     limits = limits or confine.Limits()
+    grader_env = dict(os.environ) | (env or {})
     if start == "cold":
         inner = [sys.executable, "-I", "-c", textwrap.dedent(code)]
-        command = confine.offline_command(confine.sandbox_command(inner, limits))
-        env = None
+        with _environment(grader_env):
+            command = confine.offline_command(confine.sandbox_command(inner, limits))
+        env = grader_env
     else:
         programs = [textwrap.dedent(c) for c in (*also, code)]
         client = ("import sys\nfrom course_grading.forkserver import run_code\n"
                   f"sys.exit(max(run_code(program) for program in {programs!r}))")
         command = confine.offline_command([sys.executable, "-m", "course_grading.forkserver", "batch", "--",
                                            sys.executable, "-c", client])
-        env = dict(os.environ) | {f"COURSE_GRADER_{name.upper()}": str(getattr(limits, name))
-                                  for name in confine.Limits.__dataclass_fields__}
+        env = grader_env | {f"COURSE_GRADER_{name.upper()}": str(getattr(limits, name))
+                            for name in confine.Limits.__dataclass_fields__}
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env,
                               preexec_fn=lambda: confine.cap_processes(limits.processes))
@@ -297,12 +315,13 @@ def test_without_a_server_a_kernel_starts_cold(monkeypatch, tmp_path):
     assert started == [["-f", str(connection)]]
 
 
-def _processes_with(text: str) -> list[int]:
+def _processes_with(marker: str) -> list[int]:
+    """Processes whose environment holds ``marker`` (the sandbox keeps the grader's COURSE_* variables)."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if text.encode() in f.read():
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if f"COURSE_TEST_MARKER={marker}".encode() in f.read():
                     found.append(int(pid))
         except OSError:
             pass
@@ -312,21 +331,43 @@ def _processes_with(text: str) -> list[int]:
 def test_a_killed_batch_leaves_neither_nbgrader_nor_its_server_running():
     """make grade's timeout kills the batch: what ran beside nbgrader must not outlive it."""
     marker = f"course-grader-batch-{os.getpid()}"
-    servers_before = set(_processes_with("course_grading.forkserver\0serve"))
+    env = dict(os.environ, COURSE_TEST_MARKER=marker)
     batch = subprocess.Popen(confine.offline_command([sys.executable, "-m", "course_grading.forkserver", "batch", "--",
-                                                      "/bin/sh", "-c", f"exec -a {marker} sleep 300"]), cwd=REPO)
+                                                      "/bin/sh", "-c", "exec sleep 300"]), cwd=REPO, env=env)
     try:
-        for _ in range(200):
-            if _processes_with(marker) and set(_processes_with("course_grading.forkserver\0serve")) - servers_before:
+        for _ in range(200):  # the batch, its bubblewrap, the server, the stand-in for nbgrader
+            if len(_processes_with(marker)) >= 5:
                 break
             time.sleep(0.1)
-        assert _processes_with(marker), "the batch did not start its command"
+        assert len(_processes_with(marker)) >= 5, "the batch did not start its server and its command"
     finally:
         batch.kill()
         batch.wait()
     for _ in range(100):
-        left = _processes_with(marker) + sorted(set(_processes_with("course_grading.forkserver\0serve")) - servers_before)
+        left = _processes_with(marker)
         if not left:
             break
         time.sleep(0.1)
     assert not left, f"still running after the batch was killed: {left}"
+
+
+def test_a_course_under_tmp_stays_readable_behind_the_private_tmp(kernel_start, tmp_path):
+    """A clone in /tmp (CI's, say): its read-only folders stay visible under the kernel's own /tmp."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "inside.txt").write_text("read")
+    assert str(data).startswith("/tmp/")
+    result = run_inside(f"""
+        import os
+        print(open({str(data / 'inside.txt')!r}).read())
+        try:
+            open({str(data / 'written.txt')!r}, 'w').write('x')
+            print('WROTE')
+        except OSError:
+            print('refused')
+        open('/tmp/mine.txt', 'w').write('x')
+        print(os.path.exists('/tmp/mine.txt'))
+    """, start=kernel_start, env={"COURSE_DATA_DIR": str(data)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["read", "refused", "True"], result.stdout
+    assert not (data / "written.txt").exists()
