@@ -281,8 +281,13 @@ def _manage(conn: socket.socket) -> None:
             os._exit(0)
 
 
-def serve(listen_fd: int) -> None:
-    """The server: import once, then fork a manager per connection (inside the sandbox)."""
+def serve(listen_fd: int, batch_fd: int) -> None:
+    """The server: import once, then fork a manager per connection (inside the sandbox).
+
+    ``batch_fd`` is the read end of a pipe whose write end only the batch
+    holds: when the batch ends, however it ends, the server ends, and with it
+    its sandbox and every kernel in it.
+    """
     import importlib
 
     from course_grading import sandbox
@@ -296,10 +301,14 @@ def serve(listen_fd: int) -> None:
     listener = socket.socket(fileno=listen_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # managers are reaped by the system
     while True:
+        ready, _, _ = select.select([listener, batch_fd], [], [])
+        if batch_fd in ready:  # end of file: the batch is gone
+            os._exit(0)
         conn, _ = listener.accept()
         if os.fork() == 0:
             try:
                 listener.close()
+                os.close(batch_fd)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 _manage(conn)
             finally:
@@ -386,20 +395,24 @@ def batch(command: list[str]) -> int:
         os.chdir(here)
     listener.listen(16)
     limits = confine.Limits.from_environment()
-    inner = [sys.executable, "-I", "-m", "course_grading.forkserver", "serve", str(listener.fileno())]
+    batch_read, batch_write = os.pipe()  # the server ends when this process does (see serve)
+    inner = [sys.executable, "-I", "-m", "course_grading.forkserver", "serve", str(listener.fileno()),
+             str(batch_read)]
     font_cache = os.environ.get("COURSE_GRADER_FONT_CACHE")
     server_command = confine.sandbox_command(inner, limits, font_cache=Path(font_cache) if font_cache else None,
                                              capabilities=("CAP_SYS_ADMIN", "CAP_SETPCAP"))
-    server = subprocess.Popen(server_command, pass_fds=(listener.fileno(),),
+    server = subprocess.Popen(server_command, pass_fds=(listener.fileno(), batch_read),
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
                               preexec_fn=_die_with_parent)  # bwrap's --die-with-parent covers what it starts
     listener.close()  # only the server holds it now: if it dies, launchers fall back to cold kernels
+    os.close(batch_read)
     env = dict(os.environ)
     env[ENV] = path
     try:
         # nbgrader dies with this process, as it died with bubblewrap before it had a server beside it.
         return subprocess.call(command, env=env, preexec_fn=_die_with_parent)
     finally:
+        os.close(batch_write)
         server.kill()
         server.wait()
         for name in os.listdir(folder):
@@ -409,7 +422,7 @@ def batch(command: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["serve"]:
-        serve(int(argv[1]))
+        serve(int(argv[1]), int(argv[2]))
         return 0
     if argv[:1] == ["batch"] and "--" in argv:
         return batch(argv[argv.index("--") + 1:])
