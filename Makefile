@@ -32,9 +32,11 @@ $(STAMP): pyproject.toml
 
 # Students: the notebooks in notebooks/, with nbgrader's Validate button and
 # Assignment List; no Formgrader, Create Assignment or Course List.
+# A kernel idle for 30 minutes is shut down (five open notebooks hold about 4 GB).
 lab: install
 	$(call ROLE_CONFIG,student) $(BIN)/jupyter lab --notebook-dir=notebooks --no-browser --ip=127.0.0.1 --port=$(PORT) \
-		--ServerApp.allow_root=True $(LAB_ARGS)
+		--ServerApp.allow_root=True --MappingKernelManager.cull_idle_timeout=1800 \
+		--MappingKernelManager.cull_interval=300 $(LAB_ARGS)
 
 test: install
 	$(BIN)/python -m pytest

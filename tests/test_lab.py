@@ -132,6 +132,24 @@ def test_make_lab_shows_students_only_validate_and_assignment_list(tmp_path):
             "make lab loads nbgrader's validate and assignment list server extensions, and no other"
 
 
+def test_make_lab_shuts_down_kernels_left_idle_for_half_an_hour(tmp_path):
+    """Five notebooks left open hold about 4 GB: an idle kernel goes after 30 minutes."""
+    with _make("lab", tmp_path) as (base, log_path):
+        request = urllib.request.Request(f"{base}/api/kernels", data=b"{}", method="POST",
+                                         headers={"Authorization": f"token {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            kernel = json.loads(response.read())
+        try:
+            deadline = time.monotonic() + 30
+            while "Culling kernels" not in log_path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert "Culling kernels with idle durations > 1800 seconds at 300 second intervals" \
+                in log_path.read_text(), "make lab does not shut down idle kernels"
+        finally:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/api/kernels/{kernel['id']}", method="DELETE",
+                                                          headers={"Authorization": f"token {TOKEN}"}), timeout=30)
+
+
 def test_make_instructor_serves_formgrader_and_the_solutions(tmp_path):
     first = assignments()[0]
     with _make("instructor", tmp_path) as (base, log_path):
