@@ -166,6 +166,12 @@ def readable_paths() -> list[Path]:
     return sorted(p for p in paths if p.exists())
 
 
+def font_cache_from_environment() -> Path | None:
+    """The grader's matplotlib font cache (``COURSE_GRADER_FONT_CACHE``) that sandboxes are given, if set."""
+    folder = os.environ.get("COURSE_GRADER_FONT_CACHE")
+    return Path(folder) if folder else None
+
+
 def sandbox_command(inner: list[str], limits: Limits, *, files: tuple[tuple[int, str], ...] = (),
                     font_cache: Path | None = None, capabilities: tuple[str, ...] = ()) -> list[str]:
     """The bwrap command line that runs ``inner`` confined as described above.

@@ -316,15 +316,21 @@ def serve(listen_fd: int, batch_fd: int) -> None:
         conn.close()
 
 
-def _connect(path: str) -> socket.socket:
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def _at(sock: socket.socket, path: str, action: str) -> None:
+    """``sock.bind`` or ``sock.connect`` to ``path`` by a relative name: the folder's path may be longer
+    than a socket address allows."""
     folder, name = os.path.split(path)
     here = os.getcwd()
-    os.chdir(folder)  # a relative name: the folder's path may be longer than a socket address allows
+    os.chdir(folder)
     try:
-        conn.connect(name)
+        getattr(sock, action)(name)
     finally:
         os.chdir(here)
+
+
+def _connect(path: str) -> socket.socket:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    _at(conn, path, "connect")
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
     return conn
 
@@ -387,19 +393,13 @@ def batch(command: list[str]) -> int:
     folder = tempfile.mkdtemp(prefix="forkserver-", dir=runtime)
     path = os.path.join(folder, "socket")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    here = os.getcwd()
-    os.chdir(folder)
-    try:
-        listener.bind("socket")
-    finally:
-        os.chdir(here)
+    _at(listener, path, "bind")
     listener.listen(16)
     limits = confine.Limits.from_environment()
     batch_read, batch_write = os.pipe()  # the server ends when this process does (see serve)
     inner = [sys.executable, "-I", "-m", "course_grading.forkserver", "serve", str(listener.fileno()),
              str(batch_read)]
-    font_cache = os.environ.get("COURSE_GRADER_FONT_CACHE")
-    server_command = confine.sandbox_command(inner, limits, font_cache=Path(font_cache) if font_cache else None,
+    server_command = confine.sandbox_command(inner, limits, font_cache=confine.font_cache_from_environment(),
                                              capabilities=("CAP_SYS_ADMIN", "CAP_SETPCAP"))
     server = subprocess.Popen(server_command, pass_fds=(listener.fileno(), batch_read),
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,

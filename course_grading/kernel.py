@@ -43,7 +43,7 @@ def _connection_file(argv: list[str]) -> str:
 
 def launch_confined(argv: list[str]) -> None:
     """Replace this process by bubblewrap running the kernel inside the sandbox."""
-    from course_grading.confine import Limits, cap_processes, kernel_command
+    from course_grading.confine import Limits, cap_processes, font_cache_from_environment, kernel_command
 
     limits = Limits.from_environment()
     cap_processes(limits.processes)
@@ -55,8 +55,7 @@ def launch_confined(argv: list[str]) -> None:
         os.dup2(devnull, std)
     fd = os.open(connection, os.O_RDONLY)
     os.set_inheritable(fd, True)
-    font_cache = os.environ.get("COURSE_GRADER_FONT_CACHE")
-    command = kernel_command(connection, fd, limits, Path(font_cache) if font_cache else None)
+    command = kernel_command(connection, fd, limits, font_cache_from_environment())
     os.execv(command[0], command)
 
 
