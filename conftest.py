@@ -10,33 +10,8 @@ kernels and by the nbgrader subprocesses of the round-trip tests.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent
-STANDIN = REPO / ".cache" / "fashion-mnist-standin"
-
-
-def ensure_standin(folder: Path = STANDIN) -> Path:
-    """Write the stand-in into ``folder`` unless it is already there; safe if several runs race."""
-    from course_utils.data import STANDIN_MARKER, fashion_mnist_raw_dir, write_fashion_mnist_standin
-
-    if not (fashion_mnist_raw_dir(folder) / STANDIN_MARKER).is_file():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        try:
-            write_fashion_mnist_standin(scratch)
-            if folder.exists() and not (fashion_mnist_raw_dir(folder) / STANDIN_MARKER).is_file():
-                shutil.rmtree(folder)  # an incomplete cache from an interrupted run
-            try:
-                scratch.rename(folder)  # atomic: another run sees all of it or none
-            except OSError:
-                pass  # another run got there first
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    write_fashion_mnist_standin(folder)  # checks the marker; rewrites only an outdated stand-in
-    return folder
+from course_utils.standin import ensure_standin
 
 
 def pytest_configure(config):

@@ -24,7 +24,7 @@ c.IgnorePattern.pattern = r"\A(?:" + "|".join(_HARMLESS) + r")+\Z"
 c.OverwriteCells.add_missing_cells = True
 # The notebook that runs is rebuilt from solutions/: every cell but the answers
 # comes from the source, and each answer keeps only the definitions that the
-# allowlist in course_grading/allowlist.py lets run (see the README).
+# allowlist in instructor/course_grading/allowlist.py lets run (see the README).
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",

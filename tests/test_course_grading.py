@@ -199,6 +199,22 @@ def test_make_grade_refuses_untrusted_work_without_confinement_and_says_why(monk
     assert "refusing to grade untrusted work" in err and "install bubblewrap" in err and "--unconfined" in err
 
 
+@pytest.mark.parametrize("unconfined", [[], ["--unconfined"]])
+def test_make_grade_on_windows_says_where_to_grade_instead_of_crashing(monkeypatch, tmp_path, capsys, unconfined):
+    """Without ``resource`` (Windows) even --unconfined cannot limit a kernel: stop, and say to use WSL 2."""
+    import sys
+
+    from course_grading import confine
+
+    monkeypatch.setattr(confine, "status", lambda: (False, "OS confinement needs Linux (this is win32)"))
+    monkeypatch.setitem(sys.modules, "resource", None)  # as on Windows: `import resource` fails
+    _write(tmp_path / "subs" / "kim.ipynb")
+    code = grade.main(["01_sigmoid_bce", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), *unconfined])
+    err = capsys.readouterr().err
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert "needs Linux (this is win32)" in err and "WSL 2" in err
+
+
 def test_the_graders_nbgrader_runs_without_the_iri_parser_and_still_validates_notebooks(tmp_path, monkeypatch):
     import subprocess
     import sys

@@ -13,15 +13,16 @@ import pytest
 import torch
 
 from course_utils import data
+from course_utils.standin import DEFAULT_FOLDER, write_fashion_mnist_standin
 
 REPO = Path(__file__).resolve().parents[1]
-STANDIN = REPO / ".cache" / "fashion-mnist-standin"  # the cache the repository's conftest.py fills
+STANDIN = DEFAULT_FOLDER  # the cache the repository's conftest.py fills
 
 
 @pytest.fixture(scope="session")
 def standin() -> Path:
     """Root folder of the stand-in (written once; a no-op when it is already there)."""
-    data.write_fashion_mnist_standin(STANDIN)
+    write_fashion_mnist_standin(STANDIN)
     return STANDIN
 
 
@@ -127,10 +128,10 @@ def test_standin_files_are_gzipped_idx_with_the_real_names(standin):
 def test_standin_is_deterministic_and_not_rewritten(standin, tmp_path):
     raw = data.fashion_mnist_raw_dir(standin)
     before = {p.name: p.stat().st_mtime_ns for p in raw.iterdir()}
-    assert data.write_fashion_mnist_standin(standin) == raw
+    assert write_fashion_mnist_standin(standin) == raw
     assert {p.name: p.stat().st_mtime_ns for p in raw.iterdir()} == before, "an existing stand-in is reused"
     start = time.perf_counter()
-    fresh = data.write_fashion_mnist_standin(tmp_path / "again", seed=0)
+    fresh = write_fashion_mnist_standin(tmp_path / "again", seed=0)
     print(f"stand-in written in {time.perf_counter() - start:.1f} s")
     assert _digests(fresh) == _digests(raw)
 
@@ -140,7 +141,7 @@ def test_standin_never_overwrites_other_files(tmp_path):
     raw.mkdir(parents=True)
     (raw / "train-images-idx3-ubyte.gz").write_bytes(b"a real download")
     with pytest.raises(FileExistsError, match="refusing to overwrite"):
-        data.write_fashion_mnist_standin(tmp_path)
+        write_fashion_mnist_standin(tmp_path)
     assert (raw / "train-images-idx3-ubyte.gz").read_bytes() == b"a real download"
 
 
@@ -155,6 +156,6 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
     with pytest.raises(TypeError, match="download"):
         data.load_fashion_mnist(download=1)
     with pytest.raises(TypeError, match="seed"):
-        data.write_fashion_mnist_standin(tmp_path, seed=-1)
+        write_fashion_mnist_standin(tmp_path, seed=-1)
     with pytest.raises(TypeError, match="root"):
         data.fashion_mnist_raw_dir(3)

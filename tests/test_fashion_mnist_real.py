@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import data
+from course_utils import data, standin
 from course_utils.data import minibatches
 from course_utils.training import SOFTMAX_RECIPE, SoftmaxRecipe, make_sgd, make_softmax_model
 from nbgrader_course import answered_source, solution_cells
@@ -72,7 +72,7 @@ def test_course_pipeline_learns_real_fashion_mnist():
 
 def test_course_pipeline_on_the_standin_lands_where_real_data_do(monkeypatch):
     root = REPO / ".cache" / "fashion-mnist-standin"
-    data.write_fashion_mnist_standin(root)
+    standin.write_fashion_mnist_standin(root)
     monkeypatch.setenv("COURSE_DATA_DIR", str(root))
     d = data.load_fashion_mnist()
     acc = _train_and_test(d.X_train, d.y_train, d.X_test, d.y_test)

@@ -142,7 +142,7 @@ def graded_class(tmp_path_factory):
     with zipfile.ZipFile(archive, "w") as z:
         for name, text in files.items():
             z.writestr(name, text)
-    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "compileall", "-q", "course_grading", "course_utils"],
+    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "compileall", "-q", "instructor/course_grading", "course_utils"],
                    cwd=REPO, check=False)
     venv = REPO / ".venv"
     repo_before = _tree_digest(REPO, skip=(str(venv), str(REPO / ".git")))

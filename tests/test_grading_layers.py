@@ -57,7 +57,7 @@ REFUSED = {
     "global hooks": "def f(x):\n    torch.nn.modules.module.register_module_forward_hook(None)\n    return x",
     "annotation evaluator": "import typing\ndef f(x):\n    return typing.get_type_hints(f)",
     "frame of a generator": "def f(x):\n    g = (i for i in x)\n    return g.gi_frame",
-    "a course file writer": "from course_utils.data import write_fashion_mnist_standin\ndef f(x):\n    return x",
+    "a course file writer": "from course_utils.standin import write_fashion_mnist_standin\ndef f(x):\n    return x",
     "magic": "%history\ndef f(x):\n    return x",
     "shell": "!ls /\ndef f(x):\n    return x",
     "save a figure": "def f(x):\n    plt.savefig('/tmp/x.py')\n    return x",

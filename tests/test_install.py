@@ -2,8 +2,8 @@
 
 The student tree is built exactly as the README tells instructors to publish
 it (see "Keeping solutions/ private"), made into a wheel and installed into a
-fresh virtual environment: no course_grading/, no solutions/, nothing read
-from this repository at run time. The dependencies (torch, JupyterLab, ...)
+fresh virtual environment: no instructor/ (the grading tools), no solutions/,
+nothing read from this repository at run time. The dependencies (torch, JupyterLab, ...)
 come from this test's own environment through a ``.pth`` file, since this
 machine has no network; course_utils itself comes only from the wheel.
 """
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from course_utils.standin import ensure_standin
 from nbgrader_course import REPO
 
 # What the README's "Keeping solutions/ private" section lists for the public student repository.
@@ -45,7 +46,7 @@ def installed(tmp_path_factory) -> Path:
     """The python of a fresh virtual environment with the student tree's wheel installed."""
     root = tmp_path_factory.mktemp("student-install")
     tree = _student_tree(root / "student")
-    assert not (tree / "course_grading").exists() and not (tree / "solutions").exists()
+    assert not (tree / "instructor").exists() and not (tree / "solutions").exists()
     wheels = root / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                     "--wheel-dir", str(wheels), str(tree)], check=True, capture_output=True, text=True)
@@ -89,8 +90,10 @@ def test_an_installed_package_keeps_downloads_out_of_site_packages(installed, tm
 
 
 @pytest.mark.parametrize("notebook_id", ["00_tensors_autograd", "01_sigmoid_bce", "02_gradient_descent",
-                                        "03_nn_module"])
+                                        "03_nn_module", "04_softmax_fashion_mnist"])
 def test_the_notebooks_run_from_the_install(installed, notebook_id, tmp_path):
+    # Notebook 04 reads Fashion-MNIST: the stand-in here (no network), as a student offline would.
+    data = {"COURSE_DATA_DIR": str(ensure_standin())} if notebook_id.startswith("04_") else {}
     kernels = tmp_path / "jupyter" / "kernels" / "student-install"
     kernels.mkdir(parents=True)
     (kernels / "kernel.json").write_text(json.dumps({
@@ -104,6 +107,34 @@ def test_the_notebooks_run_from_the_install(installed, notebook_id, tmp_path):
         nbclient.NotebookClient(nb, kernel_name="student-install", timeout=300,
                                 resources={{"metadata": {{"path": {str(tmp_path)!r}}}}}).execute()
         print(nb.cells[-1].outputs[0]["text"].strip())
-    """, cwd=tmp_path, JUPYTER_PATH=str(tmp_path / "jupyter"))
+    """, cwd=tmp_path, JUPYTER_PATH=str(tmp_path / "jupyter"), **data)
     location = Path(out.strip().splitlines()[-1])
     assert location.is_relative_to(installed.parent.parent), f"the notebook's kernel used course_utils from {location}"
+
+
+@pytest.fixture(scope="module")
+def student_tree(tmp_path_factory) -> Path:
+    return _student_tree(tmp_path_factory.mktemp("student-commands"))
+
+
+def _course_command(tree: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CONDA_")} | env
+    return subprocess.run([sys.executable, "-m", "course_utils", *args], cwd=tree, env=environment,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_student_tree_sets_up_in_its_own_venv_or_the_active_conda_environment(student_tree, tmp_path):
+    assert _course_command(student_tree, "where").stdout.strip() == str(student_tree / ".venv")
+    conda = _course_command(student_tree, "where", CONDA_PREFIX=str(tmp_path), CONDA_DEFAULT_ENV="course")
+    assert conda.stdout.strip() == str(tmp_path), "an active conda environment is used instead of a .venv"
+    base = _course_command(student_tree, "where", CONDA_PREFIX=str(tmp_path), CONDA_DEFAULT_ENV="base")
+    assert base.stdout.strip() == str(student_tree / ".venv"), "conda's base environment is never installed into"
+    dry = subprocess.run(["make", "-n", "install"], cwd=student_tree, capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, CONDA_PREFIX=str(tmp_path), CONDA_DEFAULT_ENV="course"))
+    assert "course_utils install" in dry.stdout and not (student_tree / ".venv").exists()
+
+
+def test_grading_in_the_student_tree_says_it_needs_the_instructor_repository(student_tree):
+    result = _course_command(student_tree, "grade", "01_sigmoid_bce", "submissions.zip")
+    assert result.returncode == 2 and "no instructor/ folder" in result.stderr, result.stderr
+    assert not (student_tree / ".venv").exists(), "nothing is installed for a command that cannot run"

@@ -14,15 +14,15 @@ def _dry_run(*targets: str) -> str:
 
 
 def test_an_installed_environment_is_not_installed_again():
-    assert "pip install" not in _dry_run("install", "test", "lab")
+    assert "course_utils install" not in _dry_run("install", "test", "lab")
 
 
 def test_a_changed_pyproject_triggers_the_install(tmp_path):
-    stamp = REPO / ".venv" / ".installed"
+    stamp = REPO / ".venv" / ".course-installed.json"
     before = stamp.stat()
     try:
         old = (REPO / "pyproject.toml").stat().st_mtime - 60
         os.utime(stamp, (old, old))  # as if pyproject.toml had changed since the last install
-        assert "pip install" in _dry_run("install")
+        assert "course_utils install" in _dry_run("install")
     finally:
         os.utime(stamp, ns=(before.st_atime_ns, before.st_mtime_ns))

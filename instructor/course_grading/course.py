@@ -20,7 +20,7 @@ import nbformat
 from course_grading import confine
 from course_grading.kernel import KERNEL_NAME, install_kernelspec
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # instructor/course_grading/ -> the repository
 SOLUTIONS = REPO / "solutions"
 RELEASE = REPO / "notebooks"
 BIN = Path(sys.executable).parent

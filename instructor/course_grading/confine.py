@@ -92,6 +92,15 @@ def status() -> tuple[bool, str]:
     return True, f"bubblewrap at {bwrap}"
 
 
+def can_limit_kernels() -> bool:
+    """True where a grading kernel can set its own limits (POSIX ``resource``): not on Windows."""
+    try:
+        import resource  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 CGROUP_PREFIX = "course-grader-"
 
 

@@ -2,7 +2,7 @@
 
 The same as the ``nbgrader`` script, started after :mod:`course_grading`'s
 package import, so that it skips a parser that no grading step uses (about 2 s
-per process; see ``course_grading/__init__.py``).
+per process; see ``instructor/course_grading/__init__.py``).
 """
 
 from nbgrader.apps.nbgraderapp import main

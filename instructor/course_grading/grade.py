@@ -402,6 +402,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
 def main(argv: list[str] | None = None) -> int:
     parser, args = parse_args(argv)
     available, why = confine.status()
+    if not available and not confine.can_limit_kernels():
+        print(f"make grade: grading cannot run on this system: {why}, and even --unconfined needs the process "
+              "limits of Linux or macOS. On Windows, grade in WSL 2 (Ubuntu) or on a Linux machine.",
+              file=sys.stderr)
+        return 2
     if not available and not args.unconfined:
         print(f"make grade: refusing to grade untrusted work without OS confinement: {why}.\n"
               "Each submission runs student code; without the sandbox it could read the hidden tests or change "

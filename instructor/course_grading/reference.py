@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # instructor/course_grading/ -> the repository
 SOLUTIONS = REPO / "solutions"
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 

@@ -1,0 +1,198 @@
+"""The course's commands, on any platform: ``python -m course_utils <command>``.
+
+Run from a copy of the course repository with any Python 3.10+ (the set-up
+needs nothing but the standard library)::
+
+    python -m course_utils lab          # set up if needed, then JupyterLab on notebooks/
+    python -m course_utils test         # set up (with the test tools), then the test suite
+    python -m course_utils standin      # the synthetic Fashion-MNIST stand-in (offline machines)
+    python -m course_utils grade ASSIGNMENT SUBMISSIONS   # instructors (needs instructor/)
+
+The set-up goes into the active conda environment if there is one (not
+``base``), else into ``.venv`` beside this package, and is skipped when it is
+up to date (newer than ``pyproject.toml``). ``make lab``, ``make test`` and the
+Makefile's other targets call these commands; on Windows, where there is
+usually no ``make``, run them directly (``py -m course_utils lab``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+INSTRUCTOR = REPO / "instructor"
+STAMP_NAME = ".course-installed.json"
+WINDOWS = os.name == "nt"
+
+
+class SetupError(Exception):
+    """The set-up cannot go on; the message says what to do."""
+
+
+def environment() -> Path:
+    """The Python environment the course uses: an active conda environment (not base), else ``.venv``."""
+    conda = os.environ.get("CONDA_PREFIX")
+    if conda and os.environ.get("CONDA_DEFAULT_ENV", "base") != "base":
+        return Path(conda)
+    return REPO / ".venv"
+
+
+def is_conda(env: Path) -> bool:
+    return (env / "conda-meta").is_dir()
+
+
+def environment_python(env: Path) -> Path:
+    """The interpreter of ``env``, with the platform's folder layout."""
+    if WINDOWS:
+        return env / ("python.exe" if is_conda(env) else "Scripts/python.exe")
+    return env / "bin" / "python"
+
+
+def _requirements(test: bool) -> list[str]:
+    """The editable installs: the student package with its extras, and the grading tools if present."""
+    extras = "course,test" if test else "course"
+    targets = ["-e", f"{REPO}[{extras}]"]
+    if (INSTRUCTOR / "pyproject.toml").is_file():
+        targets += ["-e", str(INSTRUCTOR)]
+    return targets
+
+
+def _sources() -> list[Path]:
+    return [p for p in (REPO / "pyproject.toml", INSTRUCTOR / "pyproject.toml") if p.is_file()]
+
+
+def up_to_date(env: Path, test: bool) -> bool:
+    """True if ``env`` was set up after the last change to the project files, with what is asked."""
+    stamp = env / STAMP_NAME
+    try:
+        record = json.loads(stamp.read_text())
+        newest = max(p.stat().st_mtime for p in _sources())
+        return stamp.stat().st_mtime >= newest and (record.get("test") or not test) \
+            and environment_python(env).is_file()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _step(number: int, total: int, text: str) -> None:
+    print(f"[{number}/{total}] {text}", flush=True)
+
+
+def install(test: bool = False) -> Path:
+    """Set up the course's environment if needed; returns its Python interpreter."""
+    env = environment()
+    python = environment_python(env)
+    if up_to_date(env, test):
+        return python
+    conda = is_conda(env)
+    if not conda and sys.version_info < (3, 10):
+        raise SetupError(f"the course needs Python 3.10 or newer; this is {sys.version.split()[0]}: "
+                         "run this command with a newer python")
+    where = f"the conda environment {env}" if conda else f"{env} (a virtual environment)"
+    print(f"Setting up the course in {where}. This happens once, and again only when pyproject.toml changes.")
+    started = time.monotonic()
+    if not conda and not python.is_file():
+        _step(1, 3, f"creating {env.name}")
+        venv.create(env, with_pip=True)
+    else:
+        _step(1, 3, f"using {env}")
+    _step(2, 3, "updating pip")
+    _run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    _step(3, 3, "installing the course and what it needs: PyTorch is the big download (about 200 MB for the "
+          "CPU build; on Linux pip's default build includes CUDA, several GB), usually 2 to 10 minutes")
+    # conda installs the libraries (environment.yml); pip adds only the course's own packages.
+    _run([str(python), "-m", "pip", "install", "--quiet", *(["--no-deps"] if conda else []), *_requirements(test)])
+    if (INSTRUCTOR / "pyproject.toml").is_file():
+        # What grading will be able to do here (OS confinement or not), said once at set-up.
+        subprocess.run([str(python), "-m", "course_grading.confine"], check=False)
+    (env / STAMP_NAME).write_text(json.dumps({"test": test, "instructor": (INSTRUCTOR / "pyproject.toml").is_file()}))
+    print(f"Set-up done in {time.monotonic() - started:.0f} s.", flush=True)
+    return python
+
+
+def _run(command: list[str]) -> None:
+    """Run a set-up step; its own output is shown only if it fails (pip's and setuptools' notices are long)."""
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        print(result.stdout, file=sys.stderr)
+        raise SetupError(f"this step failed (exit code {result.returncode}): {' '.join(command)}")
+
+
+def lab_command(python: Path, role: str, port: int, extra: list[str]) -> list[str]:
+    """JupyterLab for a role: students on notebooks/, idle kernels shut down; instructors at the root."""
+    folder = REPO / ("notebooks" if role == "student" else "")
+    command = [str(python), "-m", "jupyterlab", f"--notebook-dir={folder}", "--no-browser", "--ip=127.0.0.1",
+               f"--port={port}", "--ServerApp.allow_root=True"]
+    if role == "student":
+        # A kernel idle for 30 minutes is shut down (five open notebooks hold about 4 GB).
+        command += ["--MappingKernelManager.cull_idle_timeout=1800", "--MappingKernelManager.cull_interval=300"]
+    return command + extra
+
+
+def _environ(python: Path, role: str | None = None) -> dict[str, str]:
+    """os.environ with the environment's scripts first on PATH (nbgrader runs helpers such as
+    ``alembic`` from PATH) and, for a JupyterLab role, ``jupyter_config/<role>/`` searched first."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
+    if role is not None:
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+            [str(REPO / "jupyter_config" / role), *([env["JUPYTER_CONFIG_PATH"]] if env.get("JUPYTER_CONFIG_PATH") else [])])
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__.split("\n\n")[0],
+                                     epilog="Options a command does not know are passed on to JupyterLab, pytest "
+                                            "or the grader.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("where", help="print the environment folder the course uses")
+    setup = commands.add_parser("install", help="set up the environment (skipped when up to date)")
+    setup.add_argument("--test", action="store_true", help="also the test tools")
+    for name, text in (("lab", "JupyterLab on notebooks/, as a student"),
+                       ("instructor", "JupyterLab at the repository root with Formgrader")):
+        commands.add_parser(name, help=text).add_argument("--port", type=int, default=8888)
+    commands.add_parser("test", help="the test suite (pytest options pass through)")
+    commands.add_parser("standin", help="write the synthetic Fashion-MNIST stand-in").add_argument(
+        "folder", nargs="?", help="default: .cache/fashion-mnist-standin")
+    commands.add_parser("grade", help="grade a class (instructors): ASSIGNMENT SUBMISSIONS [options]")
+    args, passed_on = parser.parse_known_args(argv)
+    if passed_on and args.command in ("where", "install", "standin"):
+        parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
+
+    try:
+        if args.command == "where":
+            print(environment())
+            return 0
+        if args.command == "grade" and not (INSTRUCTOR / "pyproject.toml").is_file():
+            raise SetupError("this copy of the course has no instructor/ folder (the student version): "
+                             "grading needs the instructor's repository")
+        python = install(test=getattr(args, "test", False) or args.command == "test")
+        if args.command == "install":
+            return 0
+        role = {"lab": "student", "instructor": "instructor"}.get(args.command)
+        if role is not None:
+            command = lab_command(python, role, args.port, passed_on)
+        elif args.command == "test":
+            command = [str(python), "-m", "pytest", *passed_on]
+        elif args.command == "standin":
+            command = [str(python), "-m", "course_utils.standin", *([args.folder] if args.folder else [])]
+        else:
+            command = [str(python), "-m", "course_grading.grade", *passed_on]
+        # Paths the user gives (submissions, a stand-in folder) are read from where the command was run.
+        return subprocess.run(command, cwd=REPO if args.command == "test" else None,
+                              env=_environ(python, role)).returncode
+    except SetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
