@@ -65,7 +65,7 @@ def choose_data() -> str:
     raw = fashion_mnist_raw_dir(REPO / "data")
     if complete(raw):
         return f"real Fashion-MNIST from {raw}"
-    from conftest import ensure_standin
+    from course_utils.standin import ensure_standin
 
     folder = ensure_standin()
     os.environ["COURSE_DATA_DIR"] = str(folder)
