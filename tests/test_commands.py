@@ -1,0 +1,79 @@
+"""The course's commands without make (``python -m course_utils ...``): set-up, stand-in, passing options on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import course_utils.__main__ as commands
+from course_utils.data import STANDIN_MARKER, fashion_mnist_raw_dir
+from nbgrader_course import REPO
+
+
+def test_the_first_set_up_says_each_step_and_nothing_of_pips_or_setuptools_notices(tmp_path, monkeypatch, capfd):
+    env = tmp_path / "venv"
+    monkeypatch.setattr(commands, "environment", lambda: env)
+    # The course's own package only: the libraries would be the same download for every test run.
+    monkeypatch.setattr(commands, "_requirements", lambda test: ["--no-deps", "-e", str(REPO)])
+    python = commands.install()
+    out, err = capfd.readouterr()
+    steps = [line for line in out.splitlines() if line.startswith("[")]
+    assert [s[:5] for s in steps] == ["[1/3]", "[2/3]", "[3/3]"], out
+    assert "PyTorch is the big download" in out and "minutes" in out, "the long step says how long it takes"
+    assert "Set-up done" in out
+    for noise in ("Warning", "*****", "!!", "DEPRECATION"):
+        assert noise not in out + err, f"set-up output shows {noise!r}:\n{out}{err}"
+    assert python == commands.environment_python(env) and python.is_file()
+    where = subprocess.run([str(python), "-c", "import course_utils; print(course_utils.__file__)"],
+                           capture_output=True, text=True).stdout.strip()
+    assert Path(where) == REPO / "course_utils" / "__init__.py", "the course is installed into that environment"
+
+    assert commands.install() == python
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", "an environment that is up to date is not set up again"
+    assert not commands.up_to_date(env, test=True), "asking for the test tools installs again"
+
+
+def test_a_failed_step_shows_its_output_and_names_the_command(tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(commands, "environment", lambda: tmp_path / "venv")
+    monkeypatch.setattr(commands, "_requirements", lambda test: ["--no-index", "no-such-package-for-the-course"])
+    with pytest.raises(commands.SetupError, match="this step failed .*no-such-package-for-the-course"):
+        commands.install()
+    assert "no-such-package-for-the-course" in capfd.readouterr().err
+
+
+def test_windows_paths(monkeypatch, tmp_path):
+    monkeypatch.setattr(commands, "WINDOWS", True)
+    assert commands.environment_python(tmp_path) == tmp_path / "Scripts" / "python.exe"
+    (tmp_path / "conda-meta").mkdir()
+    assert commands.environment_python(tmp_path) == tmp_path / "python.exe"
+
+
+def test_standin_command_writes_the_stand_in_where_it_is_told(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "course_utils", "standin", str(tmp_path / "fmnist")],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == f"COURSE_DATA_DIR={tmp_path / 'fmnist'}"
+    assert (fashion_mnist_raw_dir(tmp_path / "fmnist") / STANDIN_MARKER).is_file()
+
+
+def test_options_a_command_does_not_know_are_passed_on(monkeypatch):
+    ran = []
+    monkeypatch.setattr(commands, "install", lambda test=False: Path("/env/bin/python"))
+    monkeypatch.setattr(commands.subprocess, "run", lambda command, **kw: ran.append((command, kw)) or
+                        subprocess.CompletedProcess(command, 0))
+    assert commands.main(["lab", "--port=9999", "--ip=0.0.0.0"]) == 0
+    command, kw = ran.pop()
+    assert command[:3] == ["/env/bin/python", "-m", "jupyterlab"] and "--port=9999" in command
+    assert command[-1] == "--ip=0.0.0.0" and f"--notebook-dir={REPO / 'notebooks'}" in command
+    assert kw["env"]["JUPYTER_CONFIG_PATH"].split(commands.os.pathsep)[0] == str(REPO / "jupyter_config" / "student")
+    assert commands.main(["grade", "01_sigmoid_bce", "subs.zip", "--gradebook"]) == 0
+    command, kw = ran.pop()
+    assert command[1:] == ["-m", "course_grading.grade", "01_sigmoid_bce", "subs.zip", "--gradebook"]
+    assert kw["cwd"] is None, "paths given to grade are read from where the command was run"
+    assert kw["env"]["PATH"].startswith("/env/bin"), "nbgrader finds its helpers in the course's environment"
+    with pytest.raises(SystemExit):
+        commands.main(["where", "--bogus"])
