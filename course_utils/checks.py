@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from course_utils._validation import InvalidArgumentError
+
 __all__ = ["check_tensor", "check_close", "check_warning_free", "check_avoids", "using_reference", "report_pass",
            "LIBRARY_SIGMOID", "LIBRARY_BCE", "LIBRARY_SOFTMAX", "LIBRARY_CROSS_ENTROPY", "AUTOGRAD"]
 
@@ -54,7 +56,7 @@ _isinstance, _zip, _enumerate, _sum, _all, _round = isinstance, zip, enumerate, 
 
 def _require_name(name: object) -> str:
     if not isinstance(name, str) or not name:
-        raise TypeError(f"name must be a non-empty string describing the value, got {name!r}")
+        raise InvalidArgumentError(f"name must be a non-empty string describing the value, got {name!r}")
     return name
 
 
@@ -128,10 +130,10 @@ def check_tensor(
         if not isinstance(shape, (tuple, list, torch.Size)) or not all(
             isinstance(d, int) and d >= 0 for d in shape
         ):
-            raise TypeError(f"shape must be a tuple of non-negative ints such as (5,) or (), got {shape!r}")
+            raise InvalidArgumentError(f"shape must be a tuple of non-negative ints such as (5,) or (), got {shape!r}")
         shape = tuple(shape)
     if dtype is not None and not isinstance(dtype, torch.dtype):
-        raise TypeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
+        raise InvalidArgumentError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
 
     if _type(value) not in _TENSOR_TYPES:
         got = _type(value).__name__
@@ -180,7 +182,7 @@ def check_close(
     name = _require_name(name)
     for arg, tol in (("atol", atol), ("rtol", rtol)):
         if not isinstance(tol, (int, float)) or isinstance(tol, bool) or not tol >= 0:
-            raise ValueError(f"{arg} must be a non-negative number, got {tol!r}")
+            raise InvalidArgumentError(f"{arg} must be a non-negative number, got {tol!r}")
     if _isinstance(expected, (int, float)) and not _isinstance(expected, bool):
         expected_shape: tuple[int, ...] = ()
         expected_values = [_float(expected)]
@@ -188,7 +190,7 @@ def check_close(
         expected_shape = _tuple(_shape(expected))
         expected_values = _values(expected)
     else:
-        raise TypeError(f"expected must be a torch.Tensor or a number, got {_type(expected).__name__}")
+        raise InvalidArgumentError(f"expected must be a torch.Tensor or a number, got {_type(expected).__name__}")
 
     if _type(actual) in (int, float) and expected_shape == ():
         actual_values = [_float(actual)]
@@ -238,7 +240,7 @@ def check_warning_free(func: Callable[..., Any], *args: Any, name: str, hint: st
     __tracebackhide__ = True
     name = _require_name(name)
     if not callable(func):
-        raise TypeError(f"func must be callable, got {type(func).__name__}")
+        raise InvalidArgumentError(f"func must be callable, got {type(func).__name__}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         func(*args, **kwargs)
@@ -306,9 +308,9 @@ def check_avoids(func: Callable[..., Any], *args: Any, forbidden: Mapping[str, C
     __tracebackhide__ = True
     name = _require_name(name)
     if not callable(func):
-        raise TypeError(f"func must be callable, got {type(func).__name__}")
+        raise InvalidArgumentError(f"func must be callable, got {type(func).__name__}")
     if not isinstance(forbidden, Mapping) or not forbidden or not all(callable(f) for f in forbidden.values()):
-        raise TypeError("forbidden must be a non-empty mapping of names to torch functions, e.g. LIBRARY_SIGMOID")
+        raise InvalidArgumentError("forbidden must be a non-empty mapping of names to torch functions, e.g. LIBRARY_SIGMOID")
     recorder = _CallRecorder(forbidden)
     with recorder:
         result = func(*args, **kwargs)
@@ -327,7 +329,7 @@ def using_reference(namespace: dict[str, Any], **references: Any) -> Iterator[No
     one's reference, so a mistake there costs points only where it is made.
     """
     if not isinstance(namespace, dict):
-        raise TypeError(f"namespace must be a dict such as globals(), got {type(namespace).__name__}")
+        raise InvalidArgumentError(f"namespace must be a dict such as globals(), got {type(namespace).__name__}")
     missing = object()
     saved = {key: namespace.get(key, missing) for key in references}
     namespace.update(references)

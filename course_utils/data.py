@@ -17,6 +17,9 @@ from typing import NamedTuple
 
 import torch
 
+from course_utils._validation import (InvalidArgumentError, check_bool, check_int, check_number, check_path,
+                                      generator_from)
+
 __all__ = ["data_dir", "load_exam_scores", "make_blobs", "train_test_split", "minibatches",
            "FASHION_MNIST_CLASSES", "FASHION_MNIST_FILES", "FashionMNISTData", "fashion_mnist_raw_dir",
            "load_fashion_mnist"]
@@ -67,25 +70,22 @@ def make_blobs(
     n_samples: int = 200,
     *,
     distance: float = 3.0,
-    seed: int = 0,
+    seed: int | torch.Generator | None = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Two round Gaussian blobs in 2-D, one per class, with balanced classes.
 
     The class-0 centre is ``(-distance/2, 0)`` and the class-1 centre
     ``(+distance/2, 0)``, each with unit standard deviation, so ``distance``
-    sets how much the classes overlap.
+    sets how much the classes overlap. ``seed``: an int (the same blobs every
+    call), a ``torch.Generator``, or None (torch's global random state).
 
     Returns:
         X: float32 tensor of shape (n_samples, 2).
         y: float32 tensor of shape (n_samples,) with values 0.0 and 1.0.
     """
-    if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 2:
-        raise ValueError(f"n_samples must be an int of at least 2, got {n_samples!r}")
-    if not isinstance(distance, (int, float)) or isinstance(distance, bool) or distance < 0:
-        raise ValueError(f"distance must be a non-negative number, got {distance!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    generator = torch.Generator().manual_seed(seed)
+    check_int("n_samples", n_samples, minimum=2)
+    check_number("distance", distance, minimum=0)
+    generator = generator_from(seed)
     y = (torch.arange(n_samples) % 2).to(torch.float32)
     y = y[torch.randperm(n_samples, generator=generator)]
     centres = torch.stack([(y - 0.5) * distance, torch.zeros(n_samples)], dim=1)
@@ -95,45 +95,53 @@ def make_blobs(
 
 def _check_tensors(tensors: tuple[torch.Tensor, ...]) -> int:
     if not tensors:
-        raise TypeError("pass at least one tensor, e.g. minibatches(X, y, batch_size=32)")
+        raise InvalidArgumentError("pass at least one tensor, e.g. minibatches(X, y, batch_size=32)")
     for i, t in enumerate(tensors):
         if not isinstance(t, torch.Tensor):
-            raise TypeError(f"tensors[{i}] must be a torch.Tensor, got {type(t).__name__}")
+            raise InvalidArgumentError(f"tensors[{i}] must be a torch.Tensor, got {type(t).__name__}")
         if t.dim() == 0:
-            raise ValueError(f"tensors[{i}] is 0-d: every tensor needs a first (example) dimension")
+            raise InvalidArgumentError(f"tensors[{i}] is 0-d: every tensor needs a first (example) dimension")
     n = tensors[0].shape[0]
     for i, t in enumerate(tensors[1:], start=1):
         if t.shape[0] != n:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"tensors[{i}] has {t.shape[0]} examples but tensors[0] has {n}: all tensors must share the first dimension"
             )
     return n
 
 
-def _check_generator(generator: object) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+def _seed_or_generator(seed: object, generator: object) -> torch.Generator | None:
+    """``seed``, or its older name ``generator`` (as torch's ``DataLoader`` calls it); not both."""
+    if generator is not None:
+        if seed is not None:
+            raise InvalidArgumentError("generator is another name for seed: pass one of them, not both")
+        if not isinstance(generator, torch.Generator):
+            raise InvalidArgumentError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        return generator
+    return generator_from(seed)
 
 
 def train_test_split(
     *tensors: torch.Tensor,
     test_fraction: float = 0.25,
+    seed: int | torch.Generator | None = None,
     generator: torch.Generator | None = None,
 ) -> list[torch.Tensor]:
     """Split tensors that share their first dimension into random train and test parts.
 
     Returns ``[a_train, a_test, b_train, b_test, ...]``, in the order of
     scikit-learn's ``train_test_split``. The test part has
-    ``round(test_fraction * n)`` examples. Pass a seeded ``generator`` for a
-    reproducible split (``None`` uses torch's global random state).
+    ``round(test_fraction * n)`` examples. ``seed``: an int or a seeded
+    ``torch.Generator`` for a reproducible split, None for torch's global
+    random state; ``generator=`` is another name for it.
     """
     n = _check_tensors(tensors)
     if not isinstance(test_fraction, float) or not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be a float strictly between 0 and 1, got {test_fraction!r}")
-    _check_generator(generator)
+        raise InvalidArgumentError(f"test_fraction must be a float strictly between 0 and 1, got {test_fraction!r}")
+    generator = _seed_or_generator(seed, generator)
     n_test = round(test_fraction * n)
     if not 0 < n_test < n:
-        raise ValueError(f"test_fraction={test_fraction} of {n} examples leaves an empty train or test part")
+        raise InvalidArgumentError(f"test_fraction={test_fraction} of {n} examples leaves an empty train or test part")
     order = torch.randperm(n, generator=generator)
     test_idx, train_idx = order[:n_test], order[n_test:]
     out: list[torch.Tensor] = []
@@ -146,20 +154,23 @@ def minibatches(
     *tensors: torch.Tensor,
     batch_size: int,
     shuffle: bool = True,
+    seed: int | torch.Generator | None = None,
     generator: torch.Generator | None = None,
 ) -> Iterator[tuple[torch.Tensor, ...]]:
     """Yield mini-batches of in-memory tensors that share their first dimension.
 
     One pass over the data (an epoch): each example appears exactly once, in
-    a new random order when ``shuffle`` is true, drawn from ``generator``
-    (``None`` uses torch's global random state). The last batch may be
-    smaller. Indexing tensors that are already in memory is far faster than a
+    a random order when ``shuffle`` is true. ``seed``: a ``torch.Generator``
+    (a new order every epoch, reproducible), an int (the same order every
+    time), or None (torch's global random state); ``generator=`` is another
+    name for it, as in torch's ``DataLoader``. The last batch may be smaller.
+    Indexing tensors that are already in memory is far faster than a
     ``DataLoader`` over a per-sample dataset.
     """
     n = _check_tensors(tensors)
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    _check_generator(generator)
+    check_int("batch_size", batch_size, minimum=1)
+    check_bool("shuffle", shuffle)
+    generator = _seed_or_generator(seed, generator)
     order = torch.randperm(n, generator=generator) if shuffle else None
     for start in range(0, n, batch_size):
         if order is None:
@@ -193,18 +204,18 @@ class FashionMNISTData(NamedTuple):
 
 def fashion_mnist_raw_dir(root: str | Path | None = None) -> Path:
     """The folder torchvision reads Fashion-MNIST from: ``<root>/FashionMNIST/raw`` (root: :func:`data_dir`)."""
-    if root is not None and not isinstance(root, (str, Path)):
-        raise TypeError(f"root must be a path (str or pathlib.Path) or None, got {type(root).__name__}")
-    return (Path(root).expanduser() if root is not None else data_dir()) / "FashionMNIST" / "raw"
+    folder = check_path("root", root)
+    return (folder.expanduser() if folder is not None else data_dir()) / "FashionMNIST" / "raw"
 
 
-def load_fashion_mnist(*, flatten: bool = True, download: bool = True) -> FashionMNISTData:
+def load_fashion_mnist(root: str | Path | None = None, *, flatten: bool = True,
+                       download: bool = True) -> FashionMNISTData:
     """Load Fashion-MNIST into memory: 60,000 training and 10,000 test images of 10 kinds of clothing.
 
-    Uses ``torchvision.datasets.FashionMNIST(root=data_dir(), ...)``. With
-    ``download=True`` the four ``.gz`` files are downloaded on first use into
-    ``data_dir()/FashionMNIST/raw/`` and checked against their published MD5
-    sums; files already there are used without network (and extracted if
+    Uses ``torchvision.datasets.FashionMNIST(root=root, ...)``, with ``root``
+    :func:`data_dir` unless given. With ``download=True`` the four ``.gz``
+    files are downloaded on first use into ``<root>/FashionMNIST/raw/`` and
+    checked against their published MD5 sums; files already there are used without network (and extracted if
     needed). Without the files and without network, raises one
     ``FileNotFoundError`` saying which files to put where. Nothing else is
     ever substituted silently: a synthetic stand-in made by
@@ -212,6 +223,8 @@ def load_fashion_mnist(*, flatten: bool = True, download: bool = True) -> Fashio
     written to, and announced on stdout every time it is loaded.
 
     Args:
+        root: the folder that holds (or will hold) ``FashionMNIST/raw/``;
+            default :func:`data_dir`.
         flatten: if true, each image is a row of 784 pixels; otherwise 28 x 28.
         download: whether to download the files when they are missing.
 
@@ -226,11 +239,9 @@ def load_fashion_mnist(*, flatten: bool = True, download: bool = True) -> Fashio
         - classes: the ten class names, ``classes[k]`` for label k;
         - synthetic: True if the stand-in was loaded, not the real data.
     """
-    if not isinstance(flatten, bool):
-        raise TypeError(f"flatten must be True or False, got {flatten!r}")
-    if not isinstance(download, bool):
-        raise TypeError(f"download must be True or False, got {download!r}")
-    root = data_dir()
+    check_bool("flatten", flatten)
+    check_bool("download", download)
+    root = (check_path("root", root) or data_dir()).expanduser()
     raw = fashion_mnist_raw_dir(root)
     synthetic = (raw / STANDIN_MARKER).is_file()
     from torchvision.datasets import FashionMNIST  # imported here: torchvision takes seconds to import

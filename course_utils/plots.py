@@ -17,6 +17,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from course_utils._validation import InvalidArgumentError
+
 __all__ = ["plot_sigmoid", "plot_loss_curve", "plot_decision_boundary", "TrainingCurves",
            "plot_image_grid", "plot_confusion_matrix", "plot_weight_images"]
 
@@ -26,14 +28,14 @@ def _axes(ax: Axes | None) -> Axes:
         _, ax = plt.subplots(figsize=(6, 4))
         return ax
     if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+        raise InvalidArgumentError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
     return ax
 
 
 def plot_sigmoid(z_max: float = 8.0, ax: Axes | None = None) -> Axes:
     """Plot the sigmoid and its derivative s(z)(1 - s(z)) on [-z_max, z_max]."""
     if not isinstance(z_max, (int, float)) or isinstance(z_max, bool) or not z_max > 0:
-        raise ValueError(f"z_max must be a positive number, got {z_max!r}")
+        raise InvalidArgumentError(f"z_max must be a positive number, got {z_max!r}")
     ax = _axes(ax)
     z = torch.linspace(-z_max, z_max, 401)
     s = torch.sigmoid(z)
@@ -51,17 +53,17 @@ def plot_loss_curve(losses: Sequence[float] | torch.Tensor, *, label: str = "los
     """Plot a loss (or any metric) against the step number."""
     if isinstance(losses, torch.Tensor):
         if losses.dim() != 1:
-            raise ValueError(f"losses must be 1-D, got a tensor of shape {tuple(losses.shape)}")
+            raise InvalidArgumentError(f"losses must be 1-D, got a tensor of shape {tuple(losses.shape)}")
         values = [float(v) for v in losses.detach()]
     elif isinstance(losses, Sequence) and not isinstance(losses, str):
         try:
             values = [float(v) for v in losses]
         except (TypeError, ValueError):
-            raise TypeError("losses must be a sequence of numbers, such as a list of floats") from None
+            raise InvalidArgumentError("losses must be a sequence of numbers, such as a list of floats") from None
     else:
-        raise TypeError(f"losses must be a sequence of numbers or a 1-D tensor, got {type(losses).__name__}")
+        raise InvalidArgumentError(f"losses must be a sequence of numbers or a 1-D tensor, got {type(losses).__name__}")
     if not values:
-        raise ValueError("losses is empty: record at least one value before plotting")
+        raise InvalidArgumentError("losses is empty: record at least one value before plotting")
     ax = _axes(ax)
     ax.plot(range(len(values)), values, label=label)
     ax.set_xlabel("step")
@@ -89,13 +91,13 @@ def plot_decision_boundary(
         y: tensor of shape (n,) with labels 0 and 1.
     """
     if not callable(model):
-        raise TypeError(f"model must be callable (a function or an nn.Module), got {type(model).__name__}")
+        raise InvalidArgumentError(f"model must be callable (a function or an nn.Module), got {type(model).__name__}")
     if not isinstance(X, torch.Tensor) or X.dim() != 2 or X.shape[1] != 2 or not X.is_floating_point():
-        raise ValueError(f"X must be a float tensor of shape (n, 2), got {_describe(X)}")
+        raise InvalidArgumentError(f"X must be a float tensor of shape (n, 2), got {_describe(X)}")
     if not isinstance(y, torch.Tensor) or y.shape != (X.shape[0],):
-        raise ValueError(f"y must be a tensor of shape ({X.shape[0]},) matching X, got {_describe(y)}")
+        raise InvalidArgumentError(f"y must be a tensor of shape ({X.shape[0]},) matching X, got {_describe(y)}")
     if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution < 2:
-        raise ValueError(f"resolution must be an int of at least 2, got {resolution!r}")
+        raise InvalidArgumentError(f"resolution must be an int of at least 2, got {resolution!r}")
     ax = _axes(ax)
     X = X.detach()
     lo, hi = X.min(dim=0).values, X.max(dim=0).values
@@ -107,7 +109,7 @@ def plot_decision_boundary(
     with torch.no_grad():
         out = model(grid)
     if not isinstance(out, torch.Tensor) or out.numel() != grid.shape[0]:
-        raise ValueError(f"model must return one value per grid point ({grid.shape[0]}), got {_describe(out)}")
+        raise InvalidArgumentError(f"model must return one value per grid point ({grid.shape[0]}), got {_describe(out)}")
     prob = out.reshape(xx.shape).to(torch.float32)
     if logits:
         prob = torch.sigmoid(prob)
@@ -155,9 +157,9 @@ class TrainingCurves:
     def __init__(self, metrics: Sequence[str] = ("loss",), *, xlabel: str = "epoch") -> None:
         if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics \
                 or not all(isinstance(m, str) and m for m in metrics):
-            raise TypeError(f"metrics must be a non-empty list of names such as ['loss', 'accuracy'], got {metrics!r}")
+            raise InvalidArgumentError(f"metrics must be a non-empty list of names such as ['loss', 'accuracy'], got {metrics!r}")
         if len(set(metrics)) != len(metrics):
-            raise ValueError(f"metrics must not repeat a name, got {list(metrics)}")
+            raise InvalidArgumentError(f"metrics must not repeat a name, got {list(metrics)}")
         self.history: dict[str, list[float]] = {m: [] for m in metrics}
         self.xlabel = xlabel
         # A low resolution, a layout computed once and one rendering keep each redraw cheap (about 0.1 s).
@@ -169,15 +171,15 @@ class TrainingCurves:
     def update(self, **values: float) -> None:
         """Record one value per metric (all of them, every time) and redraw."""
         if set(values) != set(self.history):
-            raise ValueError(f"update() needs exactly the metrics {sorted(self.history)}, got {sorted(values)}")
+            raise InvalidArgumentError(f"update() needs exactly the metrics {sorted(self.history)}, got {sorted(values)}")
         numbers = {}
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
                 if value.numel() != 1:
-                    raise ValueError(f"{name} must be a single number, got a tensor of shape {tuple(value.shape)}")
+                    raise InvalidArgumentError(f"{name} must be a single number, got a tensor of shape {tuple(value.shape)}")
                 value = value.item()
             if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+                raise InvalidArgumentError(f"{name} must be a number, got {type(value).__name__}")
             numbers[name] = float(value)
         for name, number in numbers.items():
             self.history[name].append(number)
@@ -215,27 +217,27 @@ class TrainingCurves:
 def _image_batch(images: object, name: str) -> torch.Tensor:
     """Images as an (n, h, w) float tensor: accepts (n, h, w), or (n, 784) rows of 28 x 28 images."""
     if not isinstance(images, torch.Tensor) or not (images.is_floating_point() or images.dtype == torch.uint8):
-        raise TypeError(f"{name} must be a float or uint8 tensor of shape (n, 784) or (n, 28, 28), got {_describe(images)}")
+        raise InvalidArgumentError(f"{name} must be a float or uint8 tensor of shape (n, 784) or (n, 28, 28), got {_describe(images)}")
     if images.dim() == 2 and images.shape[1] == 784:
         images = images.reshape(-1, 28, 28)
     if images.dim() != 3 or images.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (n, 784) or (n, h, w) with n >= 1, got {_describe(images)}")
+        raise InvalidArgumentError(f"{name} must have shape (n, 784) or (n, h, w) with n >= 1, got {_describe(images)}")
     return images.detach().to(torch.float32)
 
 
 def _class_names(class_names: object, n_classes: int | None = None) -> list[str]:
     if isinstance(class_names, str) or not isinstance(class_names, Sequence) \
             or not all(isinstance(c, str) for c in class_names):
-        raise TypeError(f"class_names must be a list of strings, got {class_names!r}")
+        raise InvalidArgumentError(f"class_names must be a list of strings, got {class_names!r}")
     if n_classes is not None and len(class_names) != n_classes:
-        raise ValueError(f"class_names has {len(class_names)} names but there are {n_classes} classes")
+        raise InvalidArgumentError(f"class_names has {len(class_names)} names but there are {n_classes} classes")
     return list(class_names)
 
 
 def _grid(n: int, ncols: int, size: float, title_lines: int = 1) -> tuple[Figure, list[Axes]]:
     """A grid of n image axes with room for titles (a fixed layout: tight_layout is slow with many axes)."""
     if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+        raise InvalidArgumentError(f"ncols must be a positive int, got {ncols!r}")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     title = 0.18 * title_lines  # inches of title above each image
@@ -273,17 +275,17 @@ def plot_image_grid(
     n = images.shape[0]
     if titles is not None:
         if isinstance(titles, str) or not isinstance(titles, Sequence) or len(titles) != n:
-            raise ValueError(f"titles must be a list of {n} strings, one per image, got {titles!r}")
+            raise InvalidArgumentError(f"titles must be a list of {n} strings, one per image, got {titles!r}")
         names = [str(t) for t in titles]
     elif labels is not None:
         if not isinstance(labels, torch.Tensor) or labels.shape != (n,) or labels.is_floating_point():
-            raise ValueError(f"labels must be an integer tensor of shape ({n},), got {_describe(labels)}")
+            raise InvalidArgumentError(f"labels must be an integer tensor of shape ({n},), got {_describe(labels)}")
         if class_names is None:
             names = [str(int(k)) for k in labels]
         else:
             class_list = _class_names(class_names)
             if int(labels.min()) < 0 or int(labels.max()) >= len(class_list):
-                raise ValueError(f"labels must lie in 0..{len(class_list) - 1} to index class_names")
+                raise InvalidArgumentError(f"labels must lie in 0..{len(class_list) - 1} to index class_names")
             names = [class_list[int(k)] for k in labels]
     else:
         names = [""] * n
@@ -307,10 +309,10 @@ def plot_confusion_matrix(
         normalize: if true, show each row as fractions of that class (rows sum to 1).
     """
     if not isinstance(cm, torch.Tensor) or cm.dim() != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
-        raise ValueError(f"cm must be a square (k, k) tensor of counts, got {_describe(cm)}")
+        raise InvalidArgumentError(f"cm must be a square (k, k) tensor of counts, got {_describe(cm)}")
     names = _class_names(class_names, cm.shape[0])
     if not isinstance(normalize, bool):
-        raise TypeError(f"normalize must be True or False, got {normalize!r}")
+        raise InvalidArgumentError(f"normalize must be True or False, got {normalize!r}")
     values = cm.detach().to(torch.float64)
     if normalize:
         values = values / values.sum(dim=1, keepdim=True).clamp_min(1.0)
@@ -342,7 +344,7 @@ def plot_weight_images(weight: torch.Tensor, class_names: Sequence[str], *, ncol
     """
     if not isinstance(weight, torch.Tensor) or not weight.is_floating_point() or weight.dim() != 2 \
             or weight.shape[1] != 784:
-        raise ValueError(f"weight must be a float tensor of shape (k, 784), e.g. model.weight, got {_describe(weight)}")
+        raise InvalidArgumentError(f"weight must be a float tensor of shape (k, 784), e.g. model.weight, got {_describe(weight)}")
     names = _class_names(class_names, weight.shape[0])
     images = weight.detach().to(torch.float32).reshape(-1, 28, 28)
     fig, axes = _grid(len(names), ncols, 1.8)

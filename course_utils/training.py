@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from course_utils._validation import InvalidArgumentError, check_int, check_number
+
 __all__ = ["SoftmaxRecipe", "SOFTMAX_RECIPE", "make_softmax_model", "make_sgd"]
 
 
@@ -36,6 +38,14 @@ class SoftmaxRecipe:
     lr_drop: float = 0.1
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "epochs", "lr_drop_epoch"):
+            check_int(name, getattr(self, name), minimum=1)
+        check_int("seed", self.seed, minimum=0)
+        check_number("lr", self.lr, minimum=0, strict=True)
+        check_number("momentum", self.momentum, minimum=0)
+        check_number("lr_drop", self.lr_drop, minimum=0, strict=True)
+
 
 # On the real Fashion-MNIST this reaches about 0.84-0.85 test accuracy, close
 # to the best a linear model does; a few seconds of training on a laptop CPU.
@@ -49,9 +59,8 @@ def make_softmax_model(n_features: int = 784, n_classes: int = 10) -> nn.Linear:
     starting at zero makes training reproducible without any seed. The
     model maps a batch of shape (n, n_features) to logits of shape (n, n_classes).
     """
-    for name, value in (("n_features", n_features), ("n_classes", n_classes)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_int("n_features", n_features, minimum=1)
+    check_int("n_classes", n_classes, minimum=1)
     model = nn.Linear(n_features, n_classes)
     with torch.no_grad():
         model.weight.zero_()
@@ -67,9 +76,9 @@ def make_sgd(
     Call ``scheduler.step()`` once at the end of every epoch.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module such as nn.Linear(784, 10), got {type(model).__name__}")
+        raise InvalidArgumentError(f"model must be an nn.Module such as nn.Linear(784, 10), got {type(model).__name__}")
     if not isinstance(recipe, SoftmaxRecipe):
-        raise TypeError(f"recipe must be a SoftmaxRecipe, got {type(recipe).__name__}")
+        raise InvalidArgumentError(f"recipe must be a SoftmaxRecipe, got {type(recipe).__name__}")
     optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[recipe.lr_drop_epoch], gamma=recipe.lr_drop)
     return optimizer, scheduler
