@@ -177,9 +177,9 @@ def _new_cell(code: str, before: str = "nb01_sigmoid_tests") -> Callable[[NB], N
 
 
 def _setup_cell(code: str) -> Callable[[NB], None]:
-    """Append code to the (unlocked) set-up cell, the first code cell."""
+    """Append code to the (unlocked) set-up cell, the first code cell after the Colab cell."""
     def build(nb: NB) -> None:
-        cell = next(c for c in nb.cells if c.cell_type == "code")
+        cell = next(c for c in nb.cells if c.cell_type == "code" and "google.colab" not in c.source)
         cell.source += "\n" + code
     return build
 

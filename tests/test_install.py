@@ -25,8 +25,8 @@ from course_utils.standin import ensure_standin
 from nbgrader_course import REPO
 
 # What the README's "Keeping solutions/ private" section lists for the public student repository.
-STUDENT_TREE = ("notebooks", "course_utils", "data", "jupyter_config/student", "pyproject.toml", "Makefile",
-                "README.md")
+STUDENT_TREE = ("notebooks", "course_utils", "data", "jupyter_config/student", "binder", "environment.yml",
+                "pyproject.toml", "Makefile", "README.md")
 
 
 def _student_tree(target: Path) -> Path:
