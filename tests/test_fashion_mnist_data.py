@@ -159,3 +159,17 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
         write_fashion_mnist_standin(tmp_path, seed=-1)
     with pytest.raises(TypeError, match="root"):
         data.fashion_mnist_raw_dir(3)
+
+
+def test_class_and_file_names_are_torchvisions():
+    from torchvision.datasets import FashionMNIST
+
+    assert data.FASHION_MNIST_CLASSES == tuple(FashionMNIST.classes)
+    assert data.FASHION_MNIST_FILES == tuple(Path(url).name for url, _ in FashionMNIST.resources)
+
+
+def test_root_argument_loads_from_that_folder_whatever_the_environment_says(standin, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # empty: loading from here would fail
+    loaded = data.load_fashion_mnist(root=standin, download=False)
+    assert loaded.synthetic and loaded.X_train.shape == (60000, 784)
+    assert str(data.fashion_mnist_raw_dir(standin)) in capsys.readouterr().out
