@@ -9,7 +9,7 @@ PYTHON ?= python3
 ENV    := $(shell $(PYTHON) -m course_utils where)
 BIN    := $(ENV)/bin
 STAMP  := $(ENV)/.course-installed.json
-ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
+ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9][0-9]_*))  # course_utils.layout.ASSIGNMENT_PATTERN
 # nbgrader runs helpers such as `alembic` from PATH: put the environment's first.
 export PATH := $(BIN):$(PATH)
 
@@ -17,7 +17,7 @@ export PATH := $(BIN):$(PATH)
 PORT     ?= 8888
 LAB_ARGS ?=
 
-.PHONY: install lab instructor test release execute grade clean standin bench bench-grading
+.PHONY: install lab instructor test test-fast lint release execute grade clean standin bench bench-grading
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ lab: install
 
 test: install
 	$(PYTHON) -m course_utils test
+
+# ruff and mypy, configured in pyproject.toml (make test runs them too: tests/test_lint.py).
+lint: install
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy
 
 # Instructor targets ---------------------------------------------------------
 

@@ -34,12 +34,10 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from course_utils.layout import DATA, REPO, SOLUTIONS, assignments
 
 THREADS = 1  # as in notebook 04: a model this small gains nothing from more
 
@@ -62,7 +60,7 @@ def choose_data() -> str:
         else:
             kind = "real Fashion-MNIST"
         return f"{kind} in COURSE_DATA_DIR={os.environ['COURSE_DATA_DIR']}"
-    raw = fashion_mnist_raw_dir(REPO / "data")
+    raw = fashion_mnist_raw_dir(DATA)
     if complete(raw):
         return f"real Fashion-MNIST from {raw}"
     from course_utils.standin import ensure_standin
@@ -172,7 +170,7 @@ def time_notebooks() -> tuple[dict[str, float], dict[str, float]]:
     import nbformat
 
     times, empty = {}, {}
-    for path in sorted(REPO.glob("solutions/*/*.ipynb")):
+    for path in (SOLUTIONS / a / f"{a}.ipynb" for a in assignments()):
         nb = nbformat.read(path, as_version=4)
         # The set-up cell: the first code cell that is not the Colab cell (a no-op off Colab).
         setup = next(c for c in nb.cells if c.cell_type == "code" and "google.colab" not in c.source)

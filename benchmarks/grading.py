@@ -30,12 +30,11 @@ import time
 from pathlib import Path
 
 import nbformat
-
 from bench import choose_data  # benchmarks/bench.py, beside this file
-from course_grading.course import Course, assignments
-from course_grading.reference import REPO, filled_submission
 
-RELEASE = REPO / "notebooks"
+from course_grading.course import Course
+from course_grading.reference import filled_submission
+from course_utils.layout import RELEASE, assignments
 
 
 def grade(assignment: str, folder: Path, jobs: int) -> tuple[float, dict[str, tuple[float, float]]]:

@@ -26,8 +26,8 @@ import time
 import venv
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-INSTRUCTOR = REPO / "instructor"
+from course_utils.layout import INSTRUCTOR, JUPYTER_CONFIG, RELEASE, REPO, VENV
+
 STAMP_NAME = ".course-installed.json"
 WINDOWS = os.name == "nt"
 
@@ -41,7 +41,7 @@ def environment() -> Path:
     conda = os.environ.get("CONDA_PREFIX")
     if conda and os.environ.get("CONDA_DEFAULT_ENV", "base") != "base":
         return Path(conda)
-    return REPO / ".venv"
+    return VENV
 
 
 def is_conda(env: Path) -> bool:
@@ -126,7 +126,7 @@ def _run(command: list[str]) -> None:
 
 def lab_command(python: Path, role: str, port: int, extra: list[str]) -> list[str]:
     """JupyterLab for a role: students on notebooks/, idle kernels shut down; instructors at the root."""
-    folder = REPO / ("notebooks" if role == "student" else "")
+    folder = RELEASE if role == "student" else REPO
     command = [str(python), "-m", "jupyterlab", f"--notebook-dir={folder}", "--no-browser", "--ip=127.0.0.1",
                f"--port={port}", "--ServerApp.allow_root=True"]
     if role == "student":
@@ -142,7 +142,7 @@ def _environ(python: Path, role: str | None = None) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
     if role is not None:
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
-            [str(REPO / "jupyter_config" / role), *([env["JUPYTER_CONFIG_PATH"]] if env.get("JUPYTER_CONFIG_PATH") else [])])
+            [str(JUPYTER_CONFIG / role), *([env["JUPYTER_CONFIG_PATH"]] if env.get("JUPYTER_CONFIG_PATH") else [])])
     return env
 
 

@@ -40,8 +40,8 @@ __all__ = ["check_tensor", "check_close", "check_warning_free", "check_avoids", 
 # change what a check computes. Values are compared as plain Python floats.
 _TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)
 _TensorBase = torch._C.TensorBase
-_shape = _TensorBase.shape.__get__
-_dtype = _TensorBase.dtype.__get__
+_shape = _TensorBase.shape.__get__  # type: ignore[attr-defined]  # the property's getter
+_dtype = _TensorBase.dtype.__get__  # type: ignore[attr-defined]
 _is_floating_point = _TensorBase.is_floating_point
 _detach = _TensorBase.detach
 _to = _TensorBase.to
@@ -151,8 +151,8 @@ def check_tensor(
     if dtype is not None and got_dtype != dtype:
         _fail(name, f"dtype {dtype}", f"dtype {got_dtype}",
               hint or "keep the dtype of the input; avoid mixing in float64 NumPy values or Python ints")
-    if finite and _is_floating_point(value):
-        count = _sum(1 for v in _values(value) if not _isfinite(v))
+    if finite and _is_floating_point(value):  # type: ignore[arg-type]  # a tensor: checked above
+        count = _sum(1 for v in _values(value) if not _isfinite(v))  # type: ignore[arg-type,misc]
         if count:
             _fail(name, "only finite values", f"{count} inf or nan value(s)",
                   hint or "an exp() that overflows or a log(0) somewhere; see the numerically "
@@ -188,12 +188,12 @@ def check_close(
         expected_values = [_float(expected)]
     elif _isinstance(expected, torch.Tensor):
         expected_shape = _tuple(_shape(expected))
-        expected_values = _values(expected)
+        expected_values = _values(expected)  # type: ignore[arg-type]  # a tensor: checked
     else:
         raise InvalidArgumentError(f"expected must be a torch.Tensor or a number, got {_type(expected).__name__}")
 
     if _type(actual) in (int, float) and expected_shape == ():
-        actual_values = [_float(actual)]
+        actual_values = [_float(actual)]  # type: ignore[arg-type]  # an int or float: checked
     else:
         check_tensor(actual, name=name, shape=expected_shape, finite=False, hint=hint)
         actual_values = _values(actual)  # type: ignore[arg-type]
@@ -310,7 +310,8 @@ def check_avoids(func: Callable[..., Any], *args: Any, forbidden: Mapping[str, C
     if not callable(func):
         raise InvalidArgumentError(f"func must be callable, got {type(func).__name__}")
     if not isinstance(forbidden, Mapping) or not forbidden or not all(callable(f) for f in forbidden.values()):
-        raise InvalidArgumentError("forbidden must be a non-empty mapping of names to torch functions, e.g. LIBRARY_SIGMOID")
+        raise InvalidArgumentError("forbidden must be a non-empty mapping of names to torch functions, "
+                                   "e.g. LIBRARY_SIGMOID")
     recorder = _CallRecorder(forbidden)
     with recorder:
         result = func(*args, **kwargs)

@@ -17,14 +17,20 @@ from typing import NamedTuple
 
 import torch
 
-from course_utils._validation import (InvalidArgumentError, check_bool, check_int, check_number, check_path,
-                                      generator_from)
+from course_utils import layout
+from course_utils._validation import (
+    InvalidArgumentError,
+    check_bool,
+    check_int,
+    check_number,
+    check_path,
+    generator_from,
+)
 
 __all__ = ["data_dir", "load_exam_scores", "make_blobs", "train_test_split", "minibatches",
            "FASHION_MNIST_CLASSES", "FASHION_MNIST_FILES", "FashionMNISTData", "fashion_mnist_raw_dir",
            "load_fashion_mnist"]
 
-_REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 _USER_DATA_DIR = Path.home() / ".cache" / "course-utils"
 # Shipped inside the package, so that any install (editable, wheel, Colab, a hub image) has it.
 _EXAM_SCORES = resources.files(__package__) / "data_files" / "exam_scores.csv"
@@ -39,8 +45,8 @@ def data_dir() -> Path:
     override = os.environ.get("COURSE_DATA_DIR")
     if override:
         return Path(override).expanduser().resolve()
-    if (_REPO_DATA_DIR.parent / "pyproject.toml").is_file():
-        return _REPO_DATA_DIR
+    if layout.in_repository():
+        return layout.DATA
     return _USER_DATA_DIR
 
 
@@ -105,7 +111,8 @@ def _check_tensors(tensors: tuple[torch.Tensor, ...]) -> int:
     for i, t in enumerate(tensors[1:], start=1):
         if t.shape[0] != n:
             raise InvalidArgumentError(
-                f"tensors[{i}] has {t.shape[0]} examples but tensors[0] has {n}: all tensors must share the first dimension"
+                f"tensors[{i}] has {t.shape[0]} examples but tensors[0] has {n}: "
+                "all tensors must share the first dimension"
             )
     return n
 
@@ -186,7 +193,8 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
 FASHION_MNIST_FILES: tuple[str, ...] = (
-    "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+    "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
 )
 STANDIN_MARKER = "SYNTHETIC_STANDIN.txt"  # see course_utils.standin
 
@@ -298,6 +306,7 @@ def _extract_local_archives(raw: Path, resources: list[tuple[str, str]], *, veri
         if extracted.is_file() or not archive.is_file():
             continue
         if verify and not check_integrity(str(archive), md5):
-            return f"{archive.name} does not match its published MD5 sum (a partial download or another file); delete it"
+            return (f"{archive.name} does not match its published MD5 sum (a partial download or another file); "
+                    "delete it")
         extract_archive(str(archive), str(raw), remove_finished=False)
     return ""

@@ -109,7 +109,8 @@ def plot_decision_boundary(
     with torch.no_grad():
         out = model(grid)
     if not isinstance(out, torch.Tensor) or out.numel() != grid.shape[0]:
-        raise InvalidArgumentError(f"model must return one value per grid point ({grid.shape[0]}), got {_describe(out)}")
+        raise InvalidArgumentError(f"model must return one value per grid point ({grid.shape[0]}), "
+                                   f"got {_describe(out)}")
     prob = out.reshape(xx.shape).to(torch.float32)
     if logits:
         prob = torch.sigmoid(prob)
@@ -157,7 +158,8 @@ class TrainingCurves:
     def __init__(self, metrics: Sequence[str] = ("loss",), *, xlabel: str = "epoch") -> None:
         if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics \
                 or not all(isinstance(m, str) and m for m in metrics):
-            raise InvalidArgumentError(f"metrics must be a non-empty list of names such as ['loss', 'accuracy'], got {metrics!r}")
+            raise InvalidArgumentError("metrics must be a non-empty list of names such as ['loss', 'accuracy'], "
+                                       f"got {metrics!r}")
         if len(set(metrics)) != len(metrics):
             raise InvalidArgumentError(f"metrics must not repeat a name, got {list(metrics)}")
         self.history: dict[str, list[float]] = {m: [] for m in metrics}
@@ -171,12 +173,14 @@ class TrainingCurves:
     def update(self, **values: float) -> None:
         """Record one value per metric (all of them, every time) and redraw."""
         if set(values) != set(self.history):
-            raise InvalidArgumentError(f"update() needs exactly the metrics {sorted(self.history)}, got {sorted(values)}")
+            raise InvalidArgumentError(f"update() needs exactly the metrics {sorted(self.history)}, "
+                                       f"got {sorted(values)}")
         numbers = {}
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
                 if value.numel() != 1:
-                    raise InvalidArgumentError(f"{name} must be a single number, got a tensor of shape {tuple(value.shape)}")
+                    raise InvalidArgumentError(f"{name} must be a single number, "
+                                               f"got a tensor of shape {tuple(value.shape)}")
                 value = value.item()
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise InvalidArgumentError(f"{name} must be a number, got {type(value).__name__}")
@@ -217,7 +221,8 @@ class TrainingCurves:
 def _image_batch(images: object, name: str) -> torch.Tensor:
     """Images as an (n, h, w) float tensor: accepts (n, h, w), or (n, 784) rows of 28 x 28 images."""
     if not isinstance(images, torch.Tensor) or not (images.is_floating_point() or images.dtype == torch.uint8):
-        raise InvalidArgumentError(f"{name} must be a float or uint8 tensor of shape (n, 784) or (n, 28, 28), got {_describe(images)}")
+        raise InvalidArgumentError(f"{name} must be a float or uint8 tensor of shape (n, 784) or (n, 28, 28), "
+                                   f"got {_describe(images)}")
     if images.dim() == 2 and images.shape[1] == 784:
         images = images.reshape(-1, 28, 28)
     if images.dim() != 3 or images.shape[0] == 0:
@@ -344,7 +349,8 @@ def plot_weight_images(weight: torch.Tensor, class_names: Sequence[str], *, ncol
     """
     if not isinstance(weight, torch.Tensor) or not weight.is_floating_point() or weight.dim() != 2 \
             or weight.shape[1] != 784:
-        raise InvalidArgumentError(f"weight must be a float tensor of shape (k, 784), e.g. model.weight, got {_describe(weight)}")
+        raise InvalidArgumentError("weight must be a float tensor of shape (k, 784), e.g. model.weight, "
+                                   f"got {_describe(weight)}")
     names = _class_names(class_names, weight.shape[0])
     images = weight.detach().to(torch.float32).reshape(-1, 28, 28)
     fig, axes = _grid(len(names), ncols, 1.8)

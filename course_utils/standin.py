@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from course_utils.data import FASHION_MNIST_FILES, STANDIN_MARKER, fashion_mnist_raw_dir
+from course_utils.layout import STANDIN
 
 __all__ = ["DEFAULT_FOLDER", "ensure_standin", "write_fashion_mnist_standin"]
 
 _STANDIN_VERSION = 1
-DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / ".cache" / "fashion-mnist-standin"
+DEFAULT_FOLDER = STANDIN
 
 
 def ensure_standin(folder: str | Path = DEFAULT_FOLDER) -> Path:
@@ -82,7 +83,8 @@ def write_fashion_mnist_standin(root: str | Path, *, seed: int = 0) -> Path:
     names = [n for f in FASHION_MNIST_FILES for n in (f, f.removesuffix(".gz"))]
     text = (
         "SYNTHETIC STAND-IN for Fashion-MNIST: made-up images, NOT the real data set.\n"
-        f"Written by course_utils.standin.write_fashion_mnist_standin(seed={seed}), format version {_STANDIN_VERSION}.\n"
+        f"Written by course_utils.standin.write_fashion_mnist_standin(seed={seed}), "
+        f"format version {_STANDIN_VERSION}.\n"
         "Same file names and IDX format as the real release, so the course's code runs on it offline.\n"
         "To use the real data, point COURSE_DATA_DIR elsewhere (or delete this folder).\n"
     )
@@ -137,7 +139,8 @@ def _standin_silhouettes(x: np.ndarray, y: np.ndarray, width: float, length: flo
     sneaker = 0.6 * ((ax <= 12.5) & (y <= 7) & (y >= np.where(x < 2, -4.0, -4.0 + 0.6 * (x - 2)))) + 0.3 * sole
     bag = 0.7 * ((ax <= 9.5 * width) & (y >= -5) & (y <= 11)) \
         + 0.8 * ((np.abs(np.hypot(x, (y + 5) * 1.3) - 6.0) <= 1.0) & (y <= -5))
-    boot = 0.75 * (((x >= -1.5) & (x <= 7.5) & (y >= -12) & (y <= 8)) | ((x >= -12) & (x <= 7.5) & (y >= 2) & (y <= 8))) \
+    boot = 0.75 * (((x >= -1.5) & (x <= 7.5) & (y >= -12) & (y <= 8))
+                   | ((x >= -12) & (x <= 7.5) & (y >= 2) & (y <= 8))) \
         + 0.2 * ((x >= -12) & (x <= 7.5) & (y >= 7) & (y <= 8))
     shapes = (tshirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, boot)
     return [np.clip(np.asarray(s, dtype=np.float64), 0, 1) for s in shapes]

@@ -5,7 +5,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
-
 from nbgrader_course import Course, assignments, filled_submission, read  # noqa: E402
 from right_submissions import RIGHT  # noqa: E402
 from wrong_submissions import CATALOGUE  # noqa: E402
@@ -46,7 +45,8 @@ def graded_course(generated_course):
                     course.submit(wrong.student, filled_submission(release, assignment, wrong.changes))
             for right in RIGHT:
                 if right.assignment == assignment:
-                    course.submit(right.student, filled_submission(release, assignment, {right.cell: (right.old, right.new)}))
+                    answer = {right.cell: (right.old, right.new)}
+                    course.submit(right.student, filled_submission(release, assignment, answer))
             result = course.autograde()
             assert result.returncode == 0, f"autograde crashed:\n{result.stderr[-5000:]}"
             done.add(assignment)

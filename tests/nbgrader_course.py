@@ -10,14 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from course_grading import confine
-from course_grading.course import RELEASE, REPO, SOLUTIONS, assignments, read
 from course_grading.course import Course as _Course
+from course_grading.course import read
 from course_grading.reference import (  # noqa: F401  (re-exported for the tests)
     SOLUTION_MARKERS,
     answered_source,
     filled_submission,
     solution_cells,
 )
+from course_utils.layout import RELEASE, REPO, SOLUTIONS, assignments
 
 __all__ = ["REPO", "RELEASE", "SOLUTIONS", "HIDDEN_MARKERS", "Course", "assignments", "notebook_name", "read"]
 

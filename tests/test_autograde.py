@@ -6,9 +6,10 @@ scores come from the gradebook.
 
 from __future__ import annotations
 
-from conftest import BLANK, REFERENCE, record
 from nbgrader_course import solution_cells
 from wrong_submissions import CATALOGUE
+
+from conftest import BLANK, REFERENCE, record
 
 
 def test_reference_solution_gets_full_marks(graded_course, assignment):

@@ -130,7 +130,8 @@ def test_check_warning_free_passes_and_fails():
 
     with pytest.raises(AssertionError) as info:
         check_warning_free(noisy, np.array([1000.0]), name="np.exp")
-    assert re.search(r"got 1 warning\(s\), the first: RuntimeWarning: overflow.*, expected no warnings", str(info.value))
+    assert re.search(r"got 1 warning\(s\), the first: RuntimeWarning: overflow.*, expected no warnings",
+                     str(info.value))
 
 
 def test_check_warning_free_sees_warnings_even_when_filtered_out():

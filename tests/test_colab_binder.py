@@ -18,11 +18,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from nbgrader_course import RELEASE, REPO, SOLUTIONS, assignments, notebook_name, read
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-
-from nbgrader_course import RELEASE, REPO, SOLUTIONS, assignments, notebook_name, read
 
 try:
     import tomllib

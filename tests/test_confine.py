@@ -20,7 +20,7 @@ import time
 import pytest
 
 from course_grading import confine
-from course_grading.course import REPO, SOLUTIONS
+from course_utils.layout import REPO, SOLUTIONS
 
 AVAILABLE, WHY = confine.status()
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason=f"no OS confinement on this machine: {WHY}")

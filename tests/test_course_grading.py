@@ -92,7 +92,8 @@ def test_normalise_keeps_the_last_of_duplicated_grade_ids_and_drops_empty_metada
         ("import base64", "imports base64 (decodes or builds code)"),
         ("f.__code__ = g.__code__", "reaches interpreter internals (.__code__)"),
         ("vars(torch).update(allclose=f)", "reaches a namespace (vars)"),
-        ("class Yes:\n    def __eq__(self, other):\n        return True", "defines __eq__ (comparisons that may always succeed)"),
+        ("class Yes:\n    def __eq__(self, other):\n        return True",
+         "defines __eq__ (comparisons that may always succeed)"),
         ("if os.environ.get('NBGRADER_EXECUTION'):\n    pass", "reads NBGRADER_EXECUTION"),
         ("get_ipython().ast_transformers.append(t)", "uses IPython internals"),
         ("source = In[-1]", "uses IPython internals"),
@@ -144,8 +145,8 @@ def test_two_people_with_one_name_are_never_merged_and_the_latest_submission_cou
 
 
 def test_scan_flags_nothing_in_any_reference_solution(tmp_path):
-    from course_grading.course import RELEASE, assignments
     from course_grading.reference import filled_submission
+    from course_utils.layout import RELEASE, assignments
 
     for assignment in assignments():
         release = RELEASE / assignment / f"{assignment}.ipynb"
@@ -167,7 +168,8 @@ def test_a_file_named_like_a_classmates_is_another_student(tmp_path):
     _write(src / "carol.ipynb")
     _write(src / "carol_.ipynb")
     _write(src / "Carol" / "work.ipynb")
-    found = {s.path.relative_to(src).as_posix(): s.student for s in grade.collect(src, "01_sigmoid_bce.ipynb", tmp_path)}
+    collected = grade.collect(src, "01_sigmoid_bce.ipynb", tmp_path)
+    found = {s.path.relative_to(src).as_posix(): s.student for s in collected}
     assert len(set(found.values())) == 3 and all(student.startswith("carol-") for student in found.values())
 
 

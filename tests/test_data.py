@@ -10,14 +10,13 @@ import pytest
 import torch
 
 from course_utils import data
-
-REPO = Path(__file__).resolve().parents[1]
+from course_utils.layout import DATA, REPO
 
 
 def test_data_dir_defaults_to_the_repository_data_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     monkeypatch.chdir(tmp_path)  # nbgrader runs notebooks in another folder
-    assert data.data_dir() == REPO / "data"
+    assert data.data_dir() == DATA
 
 
 def test_data_dir_env_var_overrides(monkeypatch, tmp_path):
@@ -31,7 +30,7 @@ def test_data_dir_found_from_a_deeper_working_directory(tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if k != "COURSE_DATA_DIR"}
     out = subprocess.run([sys.executable, "-c", "from course_utils.data import data_dir; print(data_dir())"],
                          cwd=deeper, env=env, capture_output=True, text=True, check=True)
-    assert Path(out.stdout.strip()) == REPO / "data"
+    assert Path(out.stdout.strip()) == DATA
 
 
 def test_make_blobs_shapes_labels_and_balance():
@@ -77,7 +76,7 @@ def test_load_exam_scores():
 
 def test_exam_scores_csv_is_rebuilt_byte_for_byte_by_its_script(tmp_path):
     out = tmp_path / "exam_scores.csv"
-    subprocess.run([sys.executable, str(REPO / "data" / "make_exam_scores.py"), str(out)], check=True,
+    subprocess.run([sys.executable, str(DATA / "make_exam_scores.py"), str(out)], check=True,
                    capture_output=True)
     assert out.read_bytes() == (REPO / "course_utils" / "data_files" / "exam_scores.csv").read_bytes()
 

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from course_utils import data
+from course_utils.layout import DATA
 from course_utils.standin import DEFAULT_FOLDER, write_fashion_mnist_standin
 
-REPO = Path(__file__).resolve().parents[1]
 STANDIN = DEFAULT_FOLDER  # the cache the repository's conftest.py fills
 
 
@@ -146,7 +146,7 @@ def test_standin_never_overwrites_other_files(tmp_path):
 
 
 def test_the_repository_data_folder_holds_no_standin():
-    assert not (data.fashion_mnist_raw_dir(REPO / "data") / data.STANDIN_MARKER).exists(), \
+    assert not (data.fashion_mnist_raw_dir(DATA) / data.STANDIN_MARKER).exists(), \
         "the stand-in must never be written into data/, where it would shadow a real download"
 
 

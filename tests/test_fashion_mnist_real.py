@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from nbgrader_course import answered_source, solution_cells
 from torch import nn
 
 from course_utils import data, standin
 from course_utils.data import minibatches
+from course_utils.layout import REPO, STANDIN
 from course_utils.training import SOFTMAX_RECIPE, SoftmaxRecipe, make_sgd, make_softmax_model
-from nbgrader_course import answered_source, solution_cells
 
-REPO = Path(__file__).resolve().parents[1]
 SUBSET = REPO.parent / "shared" / "data" / "fashion-mnist-subset"
 NB04 = "04_softmax_fashion_mnist"
 
@@ -71,13 +71,14 @@ def test_course_pipeline_learns_real_fashion_mnist():
 
 
 def test_course_pipeline_on_the_standin_lands_where_real_data_do(monkeypatch):
-    root = REPO / ".cache" / "fashion-mnist-standin"
+    root = STANDIN
     standin.write_fashion_mnist_standin(root)
     monkeypatch.setenv("COURSE_DATA_DIR", str(root))
     d = data.load_fashion_mnist()
     acc = _train_and_test(d.X_train, d.y_train, d.X_test, d.y_test)
     print(f"stand-in: test accuracy {acc:.3f}")
-    assert 0.82 <= acc <= 0.88, f"a linear model should reach about the real data's 0.84-0.85 on the stand-in, got {acc:.3f}"
+    assert 0.82 <= acc <= 0.88, \
+        f"a linear model should reach about the real data's 0.84-0.85 on the stand-in, got {acc:.3f}"
 
 
 def test_make_softmax_model_starts_at_zero():

@@ -486,8 +486,9 @@ def test_scores_written_to_the_course_gradebook_are_what_nbgrader_export_lists(t
 
 
 def test_make_grade_end_to_end_keys_students_by_platform_id_and_regrades_one_alone(tmp_path, nbgrader_path):
-    from course_grading.course import RELEASE, Course
+    from course_grading.course import Course
     from course_grading.reference import filled_submission
+    from course_utils.layout import RELEASE
 
     assignment = "00_tensors_autograd"
     notebook = f"{assignment}.ipynb"

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hostile_submissions import HOSTILE, PLACEHOLDERS
+from nbgrader_course import RELEASE, REPO, SOLUTIONS, filled_submission, read
+from wrong_submissions import CATALOGUE
 
 from conftest import record
 from course_grading import grade
-from hostile_submissions import HOSTILE, PLACEHOLDERS
-from nbgrader_course import REPO, RELEASE, SOLUTIONS, filled_submission, read
-from wrong_submissions import CATALOGUE
 
 ASSIGNMENT = "01_sigmoid_bce"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -127,7 +127,8 @@ def graded_class(tmp_path_factory):
     for twin in ("twin-a", "twin-b"):
         add(_canvas(twin, 3), filled_submission(release, ASSIGNMENT, {TWIN.cell: (TWIN.old, TWIN.new)}))
     for i, wrong in enumerate(WRONG):
-        add(_canvas(wrong.student, 10 + i), filled_submission(release, ASSIGNMENT, {wrong.cell: (wrong.old, wrong.new)}))
+        answer = {wrong.cell: (wrong.old, wrong.new)}
+        add(_canvas(wrong.student, 10 + i), filled_submission(release, ASSIGNMENT, answer))
     for i, hostile in enumerate(HOSTILE):
         nb = read(release) if hostile.blank else filled_submission(release, ASSIGNMENT)
         hostile.build(nb)
@@ -142,7 +143,8 @@ def graded_class(tmp_path_factory):
     with zipfile.ZipFile(archive, "w") as z:
         for name, text in files.items():
             z.writestr(name, text)
-    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "compileall", "-q", "instructor/course_grading", "course_utils"],
+    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "compileall", "-q", "instructor/course_grading",
+                    "course_utils"],
                    cwd=REPO, check=False)
     venv = REPO / ".venv"
     repo_before = _tree_digest(REPO, skip=(str(venv), str(REPO / ".git")))
@@ -157,7 +159,8 @@ def graded_class(tmp_path_factory):
     results_right_after = _tree_digest(out)
     time.sleep(6)  # longer than any attack waits before it strikes
     changed = {
-        "repository": sorted(set(repo_before.items()) ^ set(_tree_digest(REPO, skip=(str(venv), str(REPO / ".git"))).items())),
+        "repository": sorted(set(repo_before.items())
+                             ^ set(_tree_digest(REPO, skip=(str(venv), str(REPO / ".git"))).items())),
         "virtual environment": sorted(set(venv_before.items()) ^ set(_tree_digest(venv).items())),
         "results after the run": sorted(set(results_right_after.items()) ^ set(_tree_digest(out).items())),
         "/tmp and /dev/shm": sorted(_droppings() - droppings_before),
@@ -174,7 +177,8 @@ def _cells(row: dict) -> dict[str, float]:
 
 def test_every_student_is_graded_and_reported(graded_class):
     rows = graded_class["rows"]
-    expected = {"reference", "blank", "jane-roe-777", "jane-roe-9999", "honest", CAROL, CAROL_IMPOSTOR, "zed", "twin-a", "twin-b", "broken"} | {w.student for w in WRONG} \
+    expected = {"reference", "blank", "jane-roe-777", "jane-roe-9999", "honest", CAROL, CAROL_IMPOSTOR, "zed",
+                "twin-a", "twin-b", "broken"} | {w.student for w in WRONG} \
         | {f"hostile-{h.name}" for h in HOSTILE}
     assert set(rows) == expected
     assert rows["reference"]["score"] == rows["reference"]["max_score"] == "9"

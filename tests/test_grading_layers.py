@@ -12,13 +12,13 @@ import copy
 
 import nbformat
 import pytest
+from nbgrader_course import RELEASE, read
 
 from course_grading.allowlist import screen
-from course_grading.course import SOLUTIONS
 from course_grading.feedback import feedback_html, strip_hidden_tests
 from course_grading.preprocessors import NOT_RUN_HEADER, rebuild, screen_answers
 from course_grading.reference import answered_source, filled_submission, solution_cells
-from nbgrader_course import RELEASE, read
+from course_utils.layout import SOLUTIONS
 
 NOTEBOOK_NAMES = {"torch", "nn", "F", "math", "plt", "check_close", "minibatches", "sigmoid", "bce_loss"}
 

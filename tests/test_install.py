@@ -20,9 +20,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from nbgrader_course import REPO
 
 from course_utils.standin import ensure_standin
-from nbgrader_course import REPO
 
 # What the README's "Keeping solutions/ private" section lists for the public student repository.
 STUDENT_TREE = ("notebooks", "course_utils", "data", "jupyter_config/student", "binder", "environment.yml",

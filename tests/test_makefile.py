@@ -26,3 +26,14 @@ def test_a_changed_pyproject_triggers_the_install(tmp_path):
         assert "course_utils install" in _dry_run("install")
     finally:
         os.utime(stamp, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_the_makefile_finds_the_assignments_course_utils_layout_finds(tmp_path):
+    from course_utils import layout
+
+    printer = tmp_path / "print.mk"
+    printer.write_text("print-assignments:\n\t@echo $(ASSIGNMENTS)\n")
+    out = subprocess.run(["make", "--no-print-directory", "-s", "-f", "Makefile", "-f", str(printer),
+                          "print-assignments"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.split() == layout.assignments() and len(out.split()) == 5
+    assert f"solutions/{layout.ASSIGNMENT_PATTERN}" in (REPO / "Makefile").read_text()

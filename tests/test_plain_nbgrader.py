@@ -10,10 +10,10 @@ took 41 % of the course's points on this path before.
 from __future__ import annotations
 
 import pytest
+from nbgrader_course import read
 
 from course_grading.course import Course
 from course_grading.reference import filled_submission
-from nbgrader_course import read
 
 ASSIGNMENT = "00_tensors_autograd"
 ALWAYS_EQUAL = '''

@@ -14,14 +14,13 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 
 import pytest
+import tomllib
 import yaml
+from nbgrader_course import REPO
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-
-from nbgrader_course import REPO
 
 # conda-forge's names for the packages pyproject.toml lists under PyPI's.
 CONDA_NAMES = {"torch": "pytorch"}

@@ -6,7 +6,6 @@ import difflib
 import re
 
 import pytest
-
 from nbgrader_course import HIDDEN_MARKERS, RELEASE, SOLUTION_MARKERS, SOLUTIONS, assignments, notebook_name, read
 
 
@@ -48,7 +47,8 @@ def _secret_lines(assignment: str) -> set[str]:
 
 def test_no_solution_or_hidden_test_reaches_the_release(assignment):
     secret = _secret_lines(assignment)
-    assert secret, "the solution notebook has no solution or hidden-test lines: is the leak check looking in the right place?"
+    assert secret, ("the solution notebook has no solution or hidden-test lines: "
+                    "is the leak check looking in the right place?")
     for path in sorted((RELEASE / assignment).rglob("*")):
         if not path.is_file():
             continue

@@ -38,9 +38,9 @@ import importlib
 import string
 import types
 import warnings
-from functools import lru_cache
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 MAX_SOURCE_CHARS = 50_000
 
@@ -143,11 +143,12 @@ def _bound_names(node: ast.AST) -> set[str]:
         for gen in node.generators:
             bound |= {n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
         return bound
-    args = node.args  # FunctionDef or Lambda
+    args = node.args  # type: ignore[attr-defined]  # a FunctionDef or a Lambda
     for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
         if a is not None:
             bound.add(a.arg)
-    stack: list[ast.AST] = list(node.body) if isinstance(node.body, list) else [node.body]
+    body = node.body  # type: ignore[attr-defined]
+    stack: list[ast.AST] = list(body) if isinstance(body, list) else [body]
     while stack:
         child = stack.pop()
         if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -227,7 +228,8 @@ def _parse(source: str) -> ast.Module | None:
         return None
 
 
-def notebook_context(others: Iterable[str], answers: dict[str, str], source_answers: dict[str, str]) -> dict[str, Context]:
+def notebook_context(others: Iterable[str], answers: dict[str, str],
+                     source_answers: dict[str, str]) -> dict[str, Context]:
     """{grade_id: Context} for each answer: ``others`` are the sources of the notebook's other code cells,
     ``answers`` the submitted answers and ``source_answers`` the instructor's, by grade id."""
     others = list(others)
@@ -426,7 +428,8 @@ class _Checker(ast.NodeVisitor):
             return
         names = ALLOWED_MODULES[module]
         for alias in node.names:
-            if alias.name == "*" or not self._allowed_attribute(alias.name) or (names != "*" and alias.name not in names):
+            if alias.name == "*" or not self._allowed_attribute(alias.name) or (
+                    names != "*" and alias.name not in names):
                 self.problem(node, f"from {module} import {alias.name} is not allowed here")
             else:
                 self._refused_value(node, f"{module}.{alias.name}", _import_value(module, alias.name))
@@ -515,10 +518,12 @@ class _Checker(ast.NodeVisitor):
             return
         if node.attr == "format":
             if not _is_plain_template(node.value):
-                self.problem(node, ".format is allowed on a literal string with plain fields only ({}, {0}, {name:.3f})")
+                self.problem(node, ".format is allowed on a literal string with plain fields only "
+                                   "({}, {0}, {name:.3f})")
             return
         if self._allowed_attribute(node.attr):
-            if isinstance(node.value, ast.Name) and node.value.id in self.classes and self._resolve(node.value.id) is None:
+            if isinstance(node.value, ast.Name) and node.value.id in self.classes \
+                    and self._resolve(node.value.id) is None:
                 self.problem(node, f"{node.value.id}.{node.attr}: use an instance, not the class's attributes")
             self._check_chain(node)
         else:
@@ -725,7 +730,7 @@ def screen(source: str, context: Context | Iterable[str] = ()) -> Screened:
 
 def _screen(tree: ast.Module, context: Context) -> Screened:
     definitions: list[ast.stmt] = []
-    assignments: list[ast.stmt] = []
+    assignments: list[ast.Assign | ast.AnnAssign] = []
     dropped: list[str] = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
@@ -739,7 +744,8 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
             dropped.append(f"line {node.lineno}: a top-level {_statement_kind(node)} statement (only definitions run)")
     kept_tree = ast.Module(body=definitions, type_ignores=[])
     names = set(context.names) | _definitions_in(definitions)
-    names |= {t.id for n in assignments for t in (n.targets if isinstance(n, ast.Assign) else [n.target])}
+    names |= {t.id for n in assignments  # type: ignore[attr-defined]  # plain names: checked when collected
+              for t in (n.targets if isinstance(n, ast.Assign) else [n.target])}
     triples, own_modules = _imports(kept_tree)
     modules = dict(context.modules) | own_modules
     module_names = {module if not attr else f"{module}.{attr}" for module, attr in modules.values()}
@@ -764,7 +770,7 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
         alone.visit(node)
         if node.value is not None and not is_simple_expression(node.value):
             alone.problem(node, "a top-level value may only be a constant, a name or an attribute (no calls)")
-        clash = [t.id for t in targets if t.id in context.protected]
+        clash = [t.id for t in targets if t.id in context.protected]  # type: ignore[attr-defined]
         if alone.problems or clash:
             reason = f"{clash[0]} is a name the notebook already uses" if clash else \
                 alone.problems[0].split(": ", 1)[-1]

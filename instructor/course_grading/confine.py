@@ -31,6 +31,7 @@ import shutil
 import site
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -55,7 +56,7 @@ class Limits:
     output_kb: int = 512
 
     @classmethod
-    def from_environment(cls, env: dict[str, str] | None = None) -> Limits:
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> Limits:
         """Limits from ``COURSE_GRADER_<NAME>`` variables (e.g. COURSE_GRADER_MEMORY_MB); bad values are refused."""
         env = os.environ if env is None else env
         values = {}

@@ -8,7 +8,6 @@ fail), and bounded by the points of the source notebook.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,16 +18,9 @@ import nbformat
 
 from course_grading import confine
 from course_grading.kernel import KERNEL_NAME, install_kernelspec
+from course_utils.layout import REPO, SOLUTIONS, assignments
 
-REPO = Path(__file__).resolve().parents[2]  # instructor/course_grading/ -> the repository
-SOLUTIONS = REPO / "solutions"
-RELEASE = REPO / "notebooks"
 BIN = Path(sys.executable).parent
-
-
-def assignments() -> list[str]:
-    """The assignment ids: one folder per numbered notebook in solutions/."""
-    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and re.match(r"\d\d_", p.name))
 
 
 @lru_cache(maxsize=1)

@@ -108,11 +108,11 @@ def feedback_html(nb: NotebookNode, scores: dict[str, float], points: dict[str, 
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        text = cell.get("source", "")
+        source = "".join(text) if isinstance(text, list) else str(text)
         parts = ['<div class="cell">']
         if cell.get("cell_type") == "markdown":
-            parts.append(_markdown(source))
+            parts.append(str(_markdown(source)))
         elif cell.get("cell_type") == "code":
             hidden = BEGIN_HIDDEN in source
             parts.append(f"<pre>{_text(strip_hidden_tests(source) if hidden else source)}</pre>")

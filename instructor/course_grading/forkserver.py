@@ -89,7 +89,9 @@ def _check(result: int, what: str) -> None:
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    encode = (lambda s: s.encode() if s is not None else None)
+    def encode(s: str | None) -> bytes | None:
+        return s.encode() if s is not None else None
+
     _check(_libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data)),
            f"mount {target}")
 
@@ -301,7 +303,7 @@ def serve(listen_fd: int, batch_fd: int) -> None:
     listener = socket.socket(fileno=listen_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # managers are reaped by the system
     while True:
-        ready, _, _ = select.select([listener, batch_fd], [], [])
+        ready, _, _ = select.select([listener, batch_fd], [], [])  # type: ignore[type-var]
         if batch_fd in ready:  # end of file: the batch is gone
             os._exit(0)
         conn, _ = listener.accept()

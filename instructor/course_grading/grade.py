@@ -42,7 +42,7 @@ import nbformat
 
 from course_grading import confine
 from course_grading.allowlist import gadget_attributes
-from course_grading.course import REPO, SOLUTIONS, Course, font_cache
+from course_grading.course import Course, font_cache
 from course_grading.exports import write_exports
 from course_grading.feedback import feedback_html
 from course_grading.gradebook import CourseEntry, course_id, write_to_course
@@ -52,6 +52,7 @@ from course_grading.results import COLUMNS, Graded, ResultsFolder
 from course_grading.scan import scan_notebook
 from course_grading.stats import cell_stats, failures, save_histogram, stats_lines
 from course_grading.submissions import CANVAS, MOODLE, Submission, collect, slug, student_id  # noqa: F401
+from course_utils.layout import REPO, SOLUTIONS
 
 LOG_CHARS = 200_000  # kept of each student's part of nbgrader's log
 STUDENT_TIMEOUT_S = 1200  # the most one student's notebook may take; a batch gets this per student
@@ -203,7 +204,8 @@ def split_log(log: str, students: list[str]) -> dict[str, str]:
     for line in log.splitlines(keepends=True):
         expected = order[order.index(current) + 1] if current is not None and current != order[-1] else (
             order[0] if current is None else None)
-        if expected is not None and line.startswith(f"[AutogradeApp | INFO] Creating/updating student with ID '{expected}'"):
+        if expected is not None and line.startswith(
+                f"[AutogradeApp | INFO] Creating/updating student with ID '{expected}'"):
             current = expected
         if current is not None:
             parts[current] += line

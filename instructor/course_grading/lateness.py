@@ -72,7 +72,7 @@ class LatePolicy:
         if self.due is None:
             return None, []
         after = submitted is not None and submitted > self.due
-        days = math.ceil((submitted - self.due) / DAY) if after else 0
+        days = math.ceil((submitted - self.due) / DAY) if submitted is not None and after else 0
         if platform == "canvas":
             if marker and submitted is None:
                 return 1, ["marked late by Canvas, with no submission time: counted as 1 day late"]

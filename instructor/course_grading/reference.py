@@ -11,8 +11,8 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parents[2]  # instructor/course_grading/ -> the repository
-SOLUTIONS = REPO / "solutions"
+from course_utils.layout import SOLUTIONS
+
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 

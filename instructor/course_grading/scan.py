@@ -63,7 +63,7 @@ def flags_for_source(source: str, cell: int = 0) -> list[Flag]:
     for number, line in enumerate(lines, start=1):
         if line.lstrip().startswith(("%", "!")):
             add(number, "IPython magic or shell command")
-    parsed = "\n".join("pass  # " + l if l.lstrip().startswith(("%", "!")) else l for l in lines)
+    parsed = "\n".join("pass  # " + line if line.lstrip().startswith(("%", "!")) else line for line in lines)
     try:
         tree = ast.parse(parsed)
     except SyntaxError as error:
@@ -74,53 +74,53 @@ def flags_for_source(source: str, cell: int = 0) -> list[Flag]:
         return flags
     modules: set[str] = set()
     for node in ast.walk(tree):
-        line = getattr(node, "lineno", 1)
+        lineno: int = getattr(node, "lineno", 1)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 modules.add(alias.asname or _module_root(alias.name))
                 if _module_root(alias.name) in PAYLOAD_MODULES:
-                    add(line, f"imports {alias.name} (decodes or builds code)")
+                    add(lineno, f"imports {alias.name} (decodes or builds code)")
                 elif alias.name not in ALLOWED_MODULES:
-                    add(line, f"imports {alias.name}")
+                    add(lineno, f"imports {alias.name}")
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
             modules.update(a.asname or a.name for a in node.names)
             if _module_root(module) in PAYLOAD_MODULES:
-                add(line, f"imports from {module} (decodes or builds code)")
+                add(lineno, f"imports from {module} (decodes or builds code)")
             elif node.level or module not in ALLOWED_MODULES:
-                add(line, f"imports from {'.' * node.level}{module}")
+                add(lineno, f"imports from {'.' * node.level}{module}")
         elif isinstance(node, ast.Name):
             if node.id in DYNAMIC_CALLS:
-                add(line, DYNAMIC_CALLS[node.id])
+                add(lineno, DYNAMIC_CALLS[node.id])
             elif node.id in IPYTHON_NAMES:
-                add(line, "uses IPython internals")
+                add(lineno, "uses IPython internals")
             elif node.id.startswith("__"):
-                add(line, f"reaches interpreter internals ({node.id})")
+                add(lineno, f"reaches interpreter internals ({node.id})")
         elif isinstance(node, ast.Attribute):
             if node.attr.startswith("__") and node.attr != "__init__":
-                add(line, f"reaches interpreter internals (.{node.attr})")
+                add(lineno, f"reaches interpreter internals (.{node.attr})")
             elif node.attr.startswith("_") and isinstance(node.value, ast.Name) and node.value.id != "self":
-                add(line, f"uses a private attribute (.{node.attr})")
+                add(lineno, f"uses a private attribute (.{node.attr})")
             elif node.attr in {"b64decode", "a85decode", "b32decode", "decompress", "loads", "FunctionType",
                                "CodeType", "settrace", "setprofile", "_getframe", "update"} and \
                     (node.attr != "update" or isinstance(node.value, ast.Call)):
-                add(line, f"uses {node.attr}")
+                add(lineno, f"uses {node.attr}")
             if isinstance(node.ctx, ast.Store):
                 root = node.value
                 while isinstance(root, ast.Attribute):
                     root = root.value
                 if isinstance(root, ast.Name) and root.id in modules | {"torch", "nn", "F", "np", "math", "builtins"}:
-                    add(line, f"patches {root.id}.{node.attr}")
+                    add(lineno, f"patches {root.id}.{node.attr}")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "NBGRADER_EXECUTION" in node.value:
-            add(line, "reads NBGRADER_EXECUTION")
+            add(lineno, "reads NBGRADER_EXECUTION")
         elif isinstance(node, ast.FunctionDef) and node.name in COMPARISONS:
-            add(line, f"defines {node.name} (comparisons that may always succeed)")
+            add(lineno, f"defines {node.name} (comparisons that may always succeed)")
         elif isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value:
-            add(line, "loops without a bound")
+            add(lineno, "loops without a bound")
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            add(line, "rebinds names outside the function")
+            add(lineno, "rebinds names outside the function")
         elif _large_constant(node):
-            add(line, "allocates a lot of memory")
+            add(lineno, "allocates a lot of memory")
     return flags
 
 
@@ -130,7 +130,8 @@ def _large_constant(node: ast.AST, limit: int = 10**8) -> bool:
         return node.value >= limit
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         base, exponent = node.left, node.right
-        if all(isinstance(n, ast.Constant) and isinstance(n.value, int) for n in (base, exponent)):
+        if isinstance(base, ast.Constant) and isinstance(exponent, ast.Constant) \
+                and isinstance(base.value, int) and isinstance(exponent.value, int):
             return base.value >= 2 and 0 <= exponent.value and exponent.value * (base.value.bit_length() - 1) >= 27
     return False
 

@@ -113,7 +113,7 @@ def save_histogram(records: list[dict[str, str]], max_score: float, path: Path, 
     axes.set_xlabel(f"total (out of {max_score:g}, after any late penalty)")
     axes.set_ylabel("students")
     axes.set_title(f"{title}: {len(totals)} graded")
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # a MaxNLocator
     figure.tight_layout()
     figure.savefig(path)
     return len(totals)
