@@ -56,7 +56,7 @@ class FakeGrader:
                 result.failures = {c: f"AssertionError: Hint: fix {c}" for c in POINTS if scores[c] < POINTS[c]}
                 result.feedback = f"<p>{sub.student}: {sum(result.cells.values()):g}</p>"
             except Exception as error:
-                result.status = f"not graded: not a readable notebook ({type(error).__name__})"
+                result.fail(f"not a readable notebook ({type(error).__name__})")
                 result.cells = {cell: 0.0 for cell in POINTS}
                 result.flags.append("unreadable notebook")
             (self.scratch / "logs").mkdir(exist_ok=True)

@@ -24,6 +24,8 @@ import csv
 from datetime import datetime
 from pathlib import Path
 
+from course_grading.results import is_graded
+
 CANVAS_FILE = "canvas-grades.csv"
 MOODLE_FILE = "moodle-grades.csv"
 CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -31,7 +33,7 @@ MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum Grade", "Last mod
 
 
 def _exported(record: dict[str, str], platform: str) -> bool:
-    return record["platform"] == platform and record.get("status") == "graded"
+    return record["platform"] == platform and is_graded(record)
 
 
 def canvas_rows(records: list[dict[str, str]], column: str, max_score: float) -> list[list[str]]:
@@ -75,7 +77,7 @@ def write_exports(records: list[dict[str, str]], folder: Path, assignment_column
         with open(path, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(rows)
         lines.append(f"{name}: {students} student(s), to import into {'Canvas' if name == CANVAS_FILE else 'Moodle'}")
-    not_graded = sum(1 for r in records if r["platform"] in ("canvas", "moodle") and r.get("status") != "graded")
+    not_graded = sum(1 for r in records if r["platform"] in ("canvas", "moodle") and not is_graded(r))
     if not_graded:
         lines.append(f"{not_graded} student(s) not graded are left out of the platform files, for you to decide")
     others = sum(1 for r in records if r["platform"] not in ("canvas", "moodle"))

@@ -48,7 +48,7 @@ from course_grading.feedback import feedback_html
 from course_grading.gradebook import CourseEntry, course_id, write_to_course
 from course_grading.lateness import LatePolicy, gradebook_due, parse_due
 from course_grading.preprocessors import screen_answers
-from course_grading.results import COLUMNS, Graded, ResultsFolder
+from course_grading.results import COLUMNS, Graded, ResultsFolder, Status, is_graded
 from course_grading.scan import scan_notebook
 from course_grading.stats import cell_stats, failures, save_histogram, stats_lines
 from course_grading.submissions import CANVAS, MOODLE, Submission, collect, slug, student_id  # noqa: F401
@@ -59,13 +59,26 @@ STUDENT_TIMEOUT_S = 1200  # the most one student's notebook may take; a batch ge
 HISTOGRAM = "totals.png"
 
 
+@dataclass(frozen=True)
+class ReviewItem:
+    """Part of an answer the allowlist did not let run: which answer, what happened to it, and why."""
+
+    grade_id: str
+    verdict: str  # "not run" (the whole answer) or "left out" (one top-level statement)
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.grade_id}: {self.verdict}: {self.reason}"
+
+
 @dataclass
 class Result:
     student: str
-    status: str = "graded"
+    status: Status = Status.GRADED
+    cause: str = ""  # why the notebook was not graded
     cells: dict[str, float] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
-    review: list[str] = field(default_factory=list)  # answers the allowlist did not let run, with the reasons
+    review: list[ReviewItem] = field(default_factory=list)  # answers the allowlist did not let run
     feedback: str | None = None
     failures: dict[str, str] = field(default_factory=dict)  # test cell -> the last line of its error
     handed_in: Path | None = None  # the notebook nbgrader graded, and the graded one (until the run ends)
@@ -74,6 +87,15 @@ class Result:
     @property
     def score(self) -> float:
         return sum(self.cells.values())
+
+    def fail(self, cause: str) -> None:
+        """The notebook could not be graded, for ``cause``: it scores 0."""
+        self.status, self.cause = Status.NOT_GRADED, cause
+
+    @property
+    def status_text(self) -> str:
+        """grades.csv's status column: "graded", or "not graded: <cause>"."""
+        return self.status.value if self.status is Status.GRADED else f"{self.status.value}: {self.cause}"
 
 
 class Grader:
@@ -118,12 +140,12 @@ class Grader:
                 result.flags += course.submit(sub.student, nb)
                 pending[sub.student] = nb
             except Exception as error:  # an unreadable notebook is reported, and scores 0
-                result.status = f"not graded: not a readable notebook ({type(error).__name__}: {str(error)[:120]})"
+                result.fail(f"not a readable notebook ({type(error).__name__}: {str(error)[:120]})")
                 result.flags.append("unreadable notebook")
         if pending:
             self._grade_pending(course, batch, pending, results)
         for result in results.values():
-            if result.status != "graded":
+            if result.status is not Status.GRADED:
                 result.cells = {cell: 0.0 for cell in self.points}
                 result.feedback = None
         return [results[sub.student] for sub in batch]
@@ -135,7 +157,9 @@ class Grader:
             run = pool.submit(course.autograde, cell_timeout=self.cell_timeout, timeout=timeout)
             for sub in batch:  # the report's notes, while nbgrader grades
                 if sub.student in pending:
-                    self._review(sub, pending[sub.student], results[sub.student])
+                    flags, review = self._review(sub, pending[sub.student])
+                    results[sub.student].flags += flags
+                    results[sub.student].review += review
             try:
                 log = run.result().stderr
             except subprocess.TimeoutExpired as error:
@@ -144,15 +168,17 @@ class Grader:
                 log += f"\n[make grade] the batch took over {timeout} s and was stopped"
         self._read_results(course, list(pending), results, log)
 
-    def _review(self, sub: Submission, nb: nbformat.NotebookNode, result: Result) -> None:
+    def _review(self, sub: Submission, nb: nbformat.NotebookNode) -> tuple[list[str], list[ReviewItem]]:
         """Flags from the scan, and the answers the allowlist does not let run (with the reasons)."""
+        review: list[ReviewItem] = []
         try:
-            result.flags += [str(f) for f in scan_notebook(sub.path, self.release)]
+            flags = [str(f) for f in scan_notebook(sub.path, self.release)]
             for grade_id, screened in screen_answers(self.source, nb).items():
-                result.review += [f"{grade_id}: not run: {problem}" for problem in screened.problems]
-                result.review += [f"{grade_id}: left out: {item}" for item in screened.refused]
+                review += [ReviewItem(grade_id, "not run", problem) for problem in screened.problems]
+                review += [ReviewItem(grade_id, "left out", item) for item in screened.refused]
         except Exception as error:  # the grade does not depend on this review: note it for a human
-            result.flags.append(f"could not be scanned ({type(error).__name__}: {str(error)[:120]})")
+            return [f"could not be scanned ({type(error).__name__}: {str(error)[:120]})"], review
+        return flags, review
 
     def _read_results(self, course: Course, students: list[str], results: dict[str, Result], log: str) -> None:
         logs = split_log(log, students)
@@ -162,7 +188,7 @@ class Grader:
             try:
                 scores = course.auto_scores(student, self.points)
                 if scores is None:
-                    result.status = f"not graded: {failure_cause(logs[student])}"
+                    result.fail(failure_cause(logs[student]))
                     continue
                 graded = nbformat.read(course.autograded_path(student), as_version=4)
                 result.cells = scores = no_credit_for_results_or_errors(graded, scores)
@@ -170,7 +196,7 @@ class Grader:
                 result.handed_in, result.autograded = course.submitted_path(student), course.autograded_path(student)
                 result.feedback = feedback_html(graded, scores, self.points, f"{self.assignment}: {student}")
             except Exception as error:
-                result.status = f"not graded: {type(error).__name__}: {str(error)[:160]}"
+                result.fail(f"{type(error).__name__}: {str(error)[:160]}")
 
     def _keep_log(self, student: str, log: str) -> None:
         logs = self.scratch / "logs"
@@ -242,20 +268,21 @@ def graded_row(sub: Submission, result: Result, points: dict[str, float], policy
     raw = result.score
     penalty = policy.penalty(raw, total, days)
     flags = result.flags + notes
-    reviewed = sorted({item.split(":", 1)[0] for item in result.review})
+    reviewed = sorted({item.grade_id for item in result.review})
     row = [sub.student, sub.name, sub.platform, sub.user_id,
            sub.submitted.isoformat(timespec="seconds") if sub.submitted else "", sub.late_marker,
            policy.due.isoformat(timespec="minutes") if policy.due else "", "" if days is None else str(days),
-           _points(raw), _points(penalty), _points(max(raw - penalty, 0.0)), _points(total), result.status,
+           _points(raw), _points(penalty), _points(max(raw - penalty, 0.0)), _points(total), result.status_text,
            str(len(flags)), " ".join(reviewed), *(_points(result.cells.get(c, 0.0)) for c in points)]
-    details = {"file": sub.path.name, "flags": flags, "review": result.review, "failures": result.failures}
+    details = {"file": sub.path.name, "flags": flags, "review": [str(item) for item in result.review],
+               "failures": result.failures}
     return Graded(row, details, result.feedback)
 
 
 def course_entry(sub: Submission, result: Result, graded: Graded) -> CourseEntry:
     """What nbgrader's gradebook gets of one student (see :mod:`course_grading.gradebook`)."""
     penalty = float(graded.row[COLUMNS.index("penalty")])
-    cells = result.cells if result.status == "graded" else None
+    cells = result.cells if result.status is Status.GRADED else None
     return CourseEntry(sub.student, sub.name, sub.user_id, sub.submitted, cells, penalty, result.handed_in,
                        result.autograded)
 
@@ -302,13 +329,13 @@ def report_lines(folder: ResultsFolder, points: dict[str, float], assignment: st
         lines += [f"{'':<{width}}    - {flag}" for flag in flags]
     flagged = sum(1 for r in records if r["flags"] not in ("", "0"))
     review = sum(1 for r in records if r["needs_review"])
-    not_graded = sum(1 for r in records if r["status"] != "graded")
+    not_graded = sum(1 for r in records if not is_graded(r))
     this_run = [folder.record(s) for s in run.students]
     kept = len(records) - len(this_run)
     out = folder.path
     lines += ["", f"grades: {out / 'grades.csv'}; feedback: {out / 'feedback'}; nbgrader logs: {out / 'logs'}",
               f"this run: {len(this_run)} of {run.found} student(s) in the download graded "
-              f"({sum(1 for r in this_run if r['status'] != 'graded')} not graded); "
+              f"({sum(1 for r in this_run if not is_graded(r))} not graded); "
               f"{kept} other student(s) kept as they were",
               f"graded {len(records) - not_graded}, not graded {not_graded}, flagged for review {flagged}, "
               f"answers not run (needs review) {review}",

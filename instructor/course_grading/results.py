@@ -19,13 +19,28 @@ import io
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from course_grading.lateness import LatePolicy
 from course_grading.submissions import Key, slug
+
+
+class Status(str, Enum):
+    """Whether a student's notebook was graded to the end; grades.csv's status column starts with it."""
+
+    GRADED = "graded"
+    NOT_GRADED = "not graded"
+
+
+def is_graded(record: Mapping[str, Any]) -> bool:
+    """True for a row of grades.csv whose notebook was graded (not one that failed, with its cause)."""
+    return record.get("status") == Status.GRADED.value
+
 
 COLUMNS = ("student", "name", "platform", "user_id", "submitted", "late_marker", "due", "days_late",
            "raw_score", "penalty", "score", "max_score", "status", "flags", "needs_review")

@@ -16,6 +16,8 @@ from typing import Any
 
 import nbformat
 
+from course_grading.results import is_graded
+
 TOP_FAILURES = 3
 MESSAGE_CHARS = 160
 
@@ -65,7 +67,7 @@ def cell_stats(records: list[dict[str, str]], details: dict[str, dict[str, Any]]
     """Per test cell, over the rows with status "graded": the share that got its points, and why the others did not."""
     stats = {cell: CellStats(cell, top) for cell, top in points.items()}
     for record in records:
-        if record.get("status") != "graded":
+        if not is_graded(record):
             continue
         messages = details.get(record["student"], {}).get("failures", {})
         for cell, top in points.items():
@@ -103,7 +105,7 @@ def save_histogram(records: list[dict[str, str]], max_score: float, path: Path, 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    totals = [_number(r.get("score")) for r in records if r.get("status") == "graded"]
+    totals = [_number(r.get("score")) for r in records if is_graded(r)]
     figure = Figure(figsize=(6, 3.5), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
