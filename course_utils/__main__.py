@@ -57,7 +57,7 @@ def environment_python(env: Path) -> Path:
 
 def _requirements(test: bool) -> list[str]:
     """The editable installs: the student package with its extras, and the grading tools if present."""
-    extras = "course,test" if test else "course"
+    extras = "course,test,hub" if test else "course"  # the tests include the hub's semester loop
     targets = ["-e", f"{REPO}[{extras}]"]
     if (INSTRUCTOR / "pyproject.toml").is_file():
         targets += ["-e", str(INSTRUCTOR)]
