@@ -248,6 +248,12 @@ def test_limits_from_the_environment_are_checked():
         confine.Limits.from_environment({"COURSE_GRADER_CPU_SECONDS": "lots"})
     with pytest.raises(ValueError, match="at least 1"):
         confine.Limits.from_environment({"COURSE_GRADER_PROCESSES": "0"})
+    with pytest.raises(ValueError, match="Limits.tmp_mb must be a whole number of at least 1"):
+        confine.Limits(tmp_mb=0)  # built in code, checked the same way
+    with pytest.raises(ValueError, match="Limits.memory_mb"):
+        confine.Limits(memory_mb=1.5)  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        confine.Limits().memory_mb = 1  # type: ignore[misc]  # frozen
 
 
 # The fork server's own walls: what a warm kernel gets that bubblewrap gives a cold one.

@@ -55,6 +55,12 @@ class Limits:
     shm_mb: int = 64
     output_kb: int = 512
 
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Limits.{name} must be a whole number of at least 1, got {value!r}")
+
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> Limits:
         """Limits from ``COURSE_GRADER_<NAME>`` variables (e.g. COURSE_GRADER_MEMORY_MB); bad values are refused."""
@@ -69,7 +75,7 @@ class Limits:
                     raise ValueError(f"{key} must be a whole number, got {env[key]!r}") from None
                 if values[name] < 1:
                     raise ValueError(f"{key} must be at least 1, got {values[name]}")
-        return cls(**values)
+        return cls(**values)  # checked again by __post_init__, as any Limits
 
 
 @lru_cache(maxsize=1)

@@ -361,19 +361,20 @@ def request(path: str, message: dict, fds: list[int], processes: int) -> int:
     return int(reply.split()[1])
 
 
-def launch_kernel(argv: list[str], path: str) -> None:
-    """The grading kernel's launcher (outside the sandbox): a warm kernel, or a cold one if no server answers."""
+def launch_kernel(argv: list[str], path: str) -> int:
+    """The grading kernel's launcher (outside the sandbox): a warm kernel, or a cold one if no server answers.
+
+    Returns the warm kernel's exit code; a cold start replaces this process.
+    """
     from course_grading.confine import Limits
     from course_grading.kernel import _connection_file, launch_confined
 
     connection = json.loads(Path(_connection_file(argv)).read_text())
     limits = Limits.from_environment()
     try:
-        code = request(path, {"kind": "kernel", "connection": connection}, [], limits.processes)
+        return request(path, {"kind": "kernel", "connection": connection}, [], limits.processes)
     except OSError:
         launch_confined(argv)  # replaces this process
-        return
-    sys.exit(code)
 
 
 def run_code(code: str, path: str | None = None) -> int:

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 KERNEL_NAME = "course-grader"
 
@@ -41,7 +42,7 @@ def _connection_file(argv: list[str]) -> str:
     return argv[argv.index("-f") + 1]
 
 
-def launch_confined(argv: list[str]) -> None:
+def launch_confined(argv: list[str]) -> NoReturn:
     """Replace this process by bubblewrap running the kernel inside the sandbox."""
     from course_grading.confine import Limits, cap_processes, font_cache_from_environment, kernel_command
 
@@ -88,7 +89,7 @@ def main() -> None:
         if server:
             from course_grading.forkserver import launch_kernel
 
-            launch_kernel(argv, server)
+            sys.exit(launch_kernel(argv, server))
         launch_confined(argv)
     run_kernel(argv)
 
