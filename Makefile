@@ -36,6 +36,10 @@ lab: install
 test: install
 	$(PYTHON) -m course_utils test
 
+# Unit tests only (no kernels, nbgrader, servers, sandboxes or installs): under 2 minutes.
+test-fast: install
+	$(PYTHON) -m course_utils test -m "not integration and not slow" tests
+
 # ruff and mypy, configured in pyproject.toml (make test runs them too: tests/test_lint.py).
 lint: install
 	$(BIN)/python -m ruff check .

@@ -17,3 +17,12 @@ from course_utils.standin import ensure_standin
 def pytest_configure(config):
     if not os.environ.get("COURSE_DATA_DIR"):
         os.environ["COURSE_DATA_DIR"] = str(ensure_standin())
+
+
+def pytest_collection_modifyitems(items):
+    """nbval's cells of the solution notebooks run in a kernel: integration tests."""
+    import pytest
+
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.integration)

@@ -5,12 +5,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
-from nbgrader_course import Course, assignments, filled_submission, read  # noqa: E402
-from right_submissions import RIGHT  # noqa: E402
-from wrong_submissions import CATALOGUE  # noqa: E402
-
-REFERENCE = "reference"
-BLANK = "blank"
+from support import tally  # noqa: E402
+from support.nbgrader_course import BLANK, REFERENCE, Course, assignments, filled_submission, read  # noqa: E402  # noqa: E402
+from support.right_submissions import RIGHT  # noqa: E402
+from support.wrong_submissions import CATALOGUE  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -64,18 +62,18 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("wrong", CATALOGUE, ids=[f"{w.assignment}:{w.name}" for w in CATALOGUE])
 
 
-_COUNTS: dict[str, list[int]] = {}
-
-
-def record(kind: str, ok: bool) -> None:
-    """Count one outcome for the summary printed at the end of the run."""
-    passed_total = _COUNTS.setdefault(kind, [0, 0])
-    passed_total[0] += int(ok)
-    passed_total[1] += 1
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and (found := tally.property_of(item)) is not None:
+        report.user_properties.append(found)
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _COUNTS:
+    reports = [r for outcome in ("passed", "failed") for r in terminalreporter.stats.get(outcome, [])]
+    found = tally.counts(reports)
+    if found:
         terminalreporter.section("grading catalogue")
-        for kind, (passed, total) in sorted(_COUNTS.items()):
-            terminalreporter.write_line(f"{kind}: {passed}/{total}")
+        for kind, (counted, total) in sorted(found.items()):
+            terminalreporter.write_line(f"{kind}: {counted}/{total}")

@@ -18,10 +18,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from nbgrader_course import RELEASE, REPO, SOLUTIONS, assignments, notebook_name, read
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from support.nbgrader_course import RELEASE, REPO, SOLUTIONS, assignments, notebook_name, read
 
 try:
     import tomllib
@@ -223,6 +223,7 @@ def test_binder_start_gives_jupyterlab_the_student_config(tmp_path):
     assert after.stdout.strip() == f"{student}:/elsewhere"
 
 
+@pytest.mark.slow
 def test_binder_post_build_loads_fashion_mnist(tmp_path):
     """On the stand-in here (no network); on Binder it downloads the real data into the image."""
     assert os.environ.get("COURSE_DATA_DIR"), "conftest.py points COURSE_DATA_DIR at the stand-in"

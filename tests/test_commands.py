@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from nbgrader_course import REPO
+from support.nbgrader_course import REPO
 
 import course_utils.__main__ as commands
 from course_utils.data import STANDIN_MARKER, fashion_mnist_raw_dir
+
+pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
 
 def test_the_first_set_up_says_each_step_and_nothing_of_pips_or_setuptools_notices(tmp_path, monkeypatch, capfd):

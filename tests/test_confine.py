@@ -23,7 +23,8 @@ from course_grading import confine
 from course_utils.layout import REPO, SOLUTIONS
 
 AVAILABLE, WHY = confine.status()
-pytestmark = pytest.mark.skipif(not AVAILABLE, reason=f"no OS confinement on this machine: {WHY}")
+pytestmark = [pytest.mark.skipif(not AVAILABLE, reason=f"no OS confinement on this machine: {WHY}"),
+              pytest.mark.integration]  # sandboxes and kernels: not in make test-fast
 
 
 @contextlib.contextmanager

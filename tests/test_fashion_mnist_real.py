@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from nbgrader_course import answered_source, solution_cells
+from support.nbgrader_course import answered_source, solution_cells
 from torch import nn
 
 from course_utils import data, standin

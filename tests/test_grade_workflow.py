@@ -317,6 +317,7 @@ def test_late_options_are_checked_and_say_what_to_give():
     assert lateness.parse_due("2026-12-01T23:59") == DUE
 
 
+@pytest.mark.integration
 def test_the_due_date_comes_from_nbgraders_gradebook_when_set(tmp_path, monkeypatch):
     from nbgrader.api import Gradebook
 
@@ -443,6 +444,7 @@ def _export(course) -> dict[str, tuple[float, float, float]]:
                 for r in csv.DictReader(f)}
 
 
+@pytest.mark.integration
 def test_scores_written_to_the_course_gradebook_are_what_nbgrader_export_lists(tmp_path, nbgrader_path):
     from nbgrader.api import Gradebook
 
@@ -485,6 +487,7 @@ def test_scores_written_to_the_course_gradebook_are_what_nbgrader_export_lists(t
 # --- end to end, with nbgrader and the sandbox ---------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_make_grade_end_to_end_keys_students_by_platform_id_and_regrades_one_alone(tmp_path, nbgrader_path):
     from course_grading.course import Course
     from course_grading.reference import filled_submission

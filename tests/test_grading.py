@@ -20,12 +20,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from hostile_submissions import HOSTILE, PLACEHOLDERS
-from nbgrader_course import RELEASE, REPO, SOLUTIONS, filled_submission, read
-from wrong_submissions import CATALOGUE
+from support.hostile_submissions import HOSTILE, PLACEHOLDERS
+from support.nbgrader_course import RELEASE, REPO, SOLUTIONS, filled_submission, read
+from support.tally import tally
+from support.wrong_submissions import CATALOGUE
 
-from conftest import record
 from course_grading import grade
+
+pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
 ASSIGNMENT = "01_sigmoid_bce"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -212,41 +214,36 @@ def test_wrong_submissions_lose_the_same_points_under_make_grade(graded_class, n
 
 
 @pytest.mark.parametrize("hostile", HOSTILE, ids=[h.name for h in HOSTILE])
+@tally("hostile submissions graded right")
 def test_hostile_submission_gets_the_right_score(graded_class, hostile):
-    ok = False
-    try:
-        row = graded_class["rows"][f"hostile-{hostile.name}"]
-        if hostile.may_crash and row["status"] != "graded":
-            assert row["status"].startswith("not graded: ") and len(row["status"]) > 20, row["status"]
-            assert row["score"] == "0"
-            ok = True
-            return
-        assert row["status"] == "graded", row["status"]
-        cells = _cells(row)
-        full = json.loads(json.dumps(_cells(graded_class["rows"]["reference"])))
-        lost = {cell for cell, score in cells.items() if score != full[cell]}
-        gained = sorted(hostile.loses - lost)
-        assert not gained, f"{hostile.attack}: kept the points of {gained} (lost only {sorted(lost)})"
-        assert all(cells[c] == 0 for c in hostile.loses)
-        if hostile.flagged:
-            assert int(row["flags"]) > 0 or row["needs_review"], f"{hostile.attack} was not flagged for review"
-        ok = True
-    finally:
-        record("hostile submissions graded right", ok)
+    row = graded_class["rows"][f"hostile-{hostile.name}"]
+    if hostile.may_crash and row["status"] != "graded":
+        assert row["status"].startswith("not graded: ") and len(row["status"]) > 20, row["status"]
+        assert row["score"] == "0"
+        return
+    assert row["status"] == "graded", row["status"]
+    cells = _cells(row)
+    full = json.loads(json.dumps(_cells(graded_class["rows"]["reference"])))
+    lost = {cell for cell, score in cells.items() if score != full[cell]}
+    gained = sorted(hostile.loses - lost)
+    assert not gained, f"{hostile.attack}: kept the points of {gained} (lost only {sorted(lost)})"
+    assert all(cells[c] == 0 for c in hostile.loses)
+    if hostile.flagged:
+        assert int(row["flags"]) > 0 or row["needs_review"], f"{hostile.attack} was not flagged for review"
 
 
 @pytest.mark.parametrize("student", HONEST)
+@tally("honest classmates harmed", counts="failed")
 def test_honest_classmates_keep_full_marks(graded_class, student):
     row = graded_class["rows"][student]
     ok = row["status"] == "graded" and row["score"] == row["max_score"] == "9" and row["needs_review"] == ""
-    record("honest classmates harmed", not ok)
     assert ok, row
 
 
 @pytest.mark.parametrize("what", ["repository", "virtual environment", "results after the run", "/tmp and /dev/shm"])
+@tally("files changed by the graded class", counts="failed")
 def test_nothing_outside_the_sandboxes_changed(graded_class, what):
     changed = graded_class["changed"][what]
-    record("files changed by the graded class", bool(changed))
     assert not changed, f"{what}: {changed[:10]}"
 
 

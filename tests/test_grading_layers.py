@@ -12,7 +12,7 @@ import copy
 
 import nbformat
 import pytest
-from nbgrader_course import RELEASE, read
+from support.nbgrader_course import RELEASE, read
 
 from course_grading.allowlist import screen
 from course_grading.feedback import feedback_html, strip_hidden_tests

@@ -2,7 +2,7 @@
 
 JupyterHub and its proxy (configurable-http-proxy, from npm into hub/node_modules)
 run on 127.0.0.1 with one instructor and three students, each server in a home
-folder of its own under the test's temporary folder (tests/hub_config.py). The
+folder of its own under the test's temporary folder (tests/support/hub_config.py). The
 instructor releases 01_sigmoid_bce through Formgrader; each student fetches it,
 fills it in (right, blank, wrong), validates and submits it, all through the
 hub's REST API and nbgrader's server extensions; the instructor collects,
@@ -30,8 +30,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader_course import REPO, Course, filled_submission
-from wrong_submissions import CATALOGUE
+from support.nbgrader_course import REPO, Course, filled_submission
+from support.wrong_submissions import CATALOGUE
+
+pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
 ASSIGNMENT = "01_sigmoid_bce"
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
@@ -142,7 +144,8 @@ def hub(tmp_path: Path) -> Iterator[tuple[Hub, Course]]:
     (tmp_path / "state").mkdir()
     log_path = tmp_path / "hub.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(REPO / "tests" / "hub_config.py")],
+        config = REPO / "tests" / "support" / "hub_config.py"
+        process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)],
                                    cwd=tmp_path / "state", env=env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     running = Hub(f"http://127.0.0.1:{port}", token, log_path)

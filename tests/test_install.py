@@ -20,9 +20,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from nbgrader_course import REPO
+from support.nbgrader_course import REPO
 
 from course_utils.standin import ensure_standin
+
+pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
 # What the README's "Keeping solutions/ private" section lists for the public student repository.
 STUDENT_TREE = ("notebooks", "course_utils", "data", "jupyter_config/student", "binder", "environment.yml",

@@ -21,7 +21,10 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from nbgrader_course import RELEASE, REPO, SOLUTIONS, assignments, read
+import pytest
+from support.nbgrader_course import RELEASE, REPO, SOLUTIONS, assignments, read
+
+pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
 TOKEN = "course-test-token"
 

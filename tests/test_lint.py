@@ -25,6 +25,7 @@ def test_ruff_finds_nothing():
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_mypy_finds_nothing():
     result = _tool("mypy", "--no-incremental", "--cache-dir", "/dev/null")
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]

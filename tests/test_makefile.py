@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from nbgrader_course import REPO
+from support.nbgrader_course import REPO
 
 
 def _dry_run(*targets: str) -> str:

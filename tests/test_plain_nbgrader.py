@@ -10,10 +10,12 @@ took 41 % of the course's points on this path before.
 from __future__ import annotations
 
 import pytest
-from nbgrader_course import read
+from support.nbgrader_course import read
 
 from course_grading.course import Course
 from course_grading.reference import filled_submission
+
+pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
 ASSIGNMENT = "00_tensors_autograd"
 ALWAYS_EQUAL = '''

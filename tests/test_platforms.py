@@ -18,9 +18,11 @@ import sys
 import pytest
 import tomllib
 import yaml
-from nbgrader_course import REPO
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from support.nbgrader_course import REPO
+
+pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
 # conda-forge's names for the packages pyproject.toml lists under PyPI's.
 CONDA_NAMES = {"torch": "pytorch"}

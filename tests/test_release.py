@@ -6,7 +6,17 @@ import difflib
 import re
 
 import pytest
-from nbgrader_course import HIDDEN_MARKERS, RELEASE, SOLUTION_MARKERS, SOLUTIONS, assignments, notebook_name, read
+from support.nbgrader_course import (
+    HIDDEN_MARKERS,
+    RELEASE,
+    SOLUTION_MARKERS,
+    SOLUTIONS,
+    assignments,
+    notebook_name,
+    read,
+)
+
+pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
 
 def test_release_has_one_folder_per_assignment():

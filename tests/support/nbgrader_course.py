@@ -20,9 +20,12 @@ from course_grading.reference import (  # noqa: F401  (re-exported for the tests
 )
 from course_utils.layout import RELEASE, REPO, SOLUTIONS, assignments
 
-__all__ = ["REPO", "RELEASE", "SOLUTIONS", "HIDDEN_MARKERS", "Course", "assignments", "notebook_name", "read"]
+__all__ = ["REPO", "RELEASE", "SOLUTIONS", "HIDDEN_MARKERS", "REFERENCE", "BLANK", "Course", "assignments",
+           "notebook_name", "read"]
 
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+REFERENCE = "reference"  # the student who hands in the reference solution
+BLANK = "blank"  # the student who hands in the release untouched
 
 
 def notebook_name(assignment: str) -> str:

@@ -1,6 +1,6 @@
 """The course's hub config (hub/jupyterhub_config.py) with what a test on one machine changes.
 
-Read by JupyterHub (`jupyterhub -f tests/hub_config.py`) in tests/test_hub.py:
+Read by JupyterHub (`jupyterhub -f tests/support/hub_config.py`) in tests/test_hub.py:
 every server runs as the hub's own account in a home folder of its own under
 the test's temporary folder (no Unix accounts are made), logins take a shared
 password, the test drives the hub through an admin service's token, and
@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 c = get_config()  # noqa: F821  (provided by JupyterHub)
-load_subconfig(str(Path(__file__).resolve().parents[1] / "hub" / "jupyterhub_config.py"))  # noqa: F821
+load_subconfig(str(Path(__file__).resolve().parents[2] / "hub" / "jupyterhub_config.py"))  # noqa: F821
 
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = os.environ["HUB_TEST_HOMES"] + "/{username}"
