@@ -32,6 +32,7 @@ from pathlib import Path
 import nbformat
 from bench import choose_data  # benchmarks/bench.py, beside this file
 
+from course_grading.cells import is_solution
 from course_grading.course import Course
 from course_grading.reference import filled_submission
 from course_utils.layout import RELEASE, assignments
@@ -84,7 +85,7 @@ def class_of(assignment: str, n: int, folder: Path) -> None:
         if i % 3 == 1:
             nb = blank
         elif i % 3 == 2:  # one answer left as handed out
-            first = next(j for j, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+            first = next(j for j, c in enumerate(nb.cells) if is_solution(c))
             nb.cells[first] = blank.cells[first]
         nbformat.write(nb, folder / f"student{i:02d}_{1000 + i}_{2000 + i}_{assignment}.ipynb")
 

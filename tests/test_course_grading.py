@@ -234,3 +234,19 @@ def test_the_graders_nbgrader_runs_without_the_iri_parser_and_still_validates_no
     monkeypatch.setattr(course.subprocess, "run", lambda command, **kwargs: seen.append(command))
     course.Course(tmp_path / "c", "01_sigmoid_bce", confined=False).nbgrader("--version")
     assert seen == [[sys.executable, "-m", "course_grading.nbgrader_cli", "--version"]]
+
+
+@pytest.mark.parametrize("metadata, expected", [
+    ({"nbgrader": {"grade_id": "nb01_sigmoid", "solution": True}}, ("nb01_sigmoid", True)),
+    ({"nbgrader": {"grade_id": "t1", "grade": True}}, ("t1", False)),
+    ({"nbgrader": "not a mapping"}, (None, False)),
+    ({"nbgrader": {"grade_id": 7, "solution": True}}, (None, True)),
+    ({"nbgrader": ["grade_id"]}, (None, False)),
+    ({}, (None, False)),
+])
+def test_cell_metadata_is_read_safely_whatever_a_submission_holds(metadata, expected):
+    from course_grading import cells
+
+    cell = nbformat.v4.new_code_cell("x = 1", metadata=metadata)
+    assert (cells.grade_id(cell), cells.is_solution(cell)) == expected
+    assert cells.grade_id({"metadata": "garbage"}) is None

@@ -26,6 +26,7 @@ from support.tally import tally
 from support.wrong_submissions import CATALOGUE
 
 from course_grading import grade
+from course_grading.cells import is_solution
 
 pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
@@ -113,7 +114,7 @@ def graded_class(tmp_path_factory):
 
     def add(name: str, nb: nbformat.NotebookNode) -> None:
         files[name] = nbformat.writes(nb)
-        answers.update(line.strip() for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("solution")
+        answers.update(line.strip() for cell in nb.cells if is_solution(cell)
                        for line in cell.source.splitlines())
 
     add(_canvas("reference", 1), filled_submission(release, ASSIGNMENT))

@@ -15,6 +15,8 @@ import pytest
 from support.nbgrader_course import RELEASE, read
 
 from course_grading.allowlist import screen
+from course_grading.cells import grade_id as cell_grade_id
+from course_grading.cells import is_solution
 from course_grading.feedback import feedback_html, strip_hidden_tests
 from course_grading.preprocessors import NOT_RUN_HEADER, rebuild, screen_answers
 from course_grading.reference import answered_source, filled_submission, solution_cells
@@ -142,14 +144,10 @@ def _reference() -> nbformat.NotebookNode:
     return filled_submission(RELEASE / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ASSIGNMENT)
 
 
-def _grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def test_rebuild_takes_every_cell_but_the_answers_from_the_source():
     source, submission = _source(), _reference()
     for cell in submission.cells:
-        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("solution"):
+        if cell.cell_type == "code" and not is_solution(cell):
             cell.source = "get_ipython().ast_transformers.append(None)  # tampered"
     submission.cells.insert(0, nbformat.v4.new_code_cell("import sys; sys.settrace(None)  # added"))
     rebuilt = rebuild(source, submission)
@@ -157,9 +155,9 @@ def test_rebuild_takes_every_cell_but_the_answers_from_the_source():
     assert "# tampered" not in nbformat.writes(rebuilt) and "# added" not in nbformat.writes(rebuilt)
     answers = solution_cells(ASSIGNMENT)
     for got, want in zip(rebuilt.cells, source.cells):
-        assert _grade_id(got) == _grade_id(want) and got.cell_type == want.cell_type
-        if _grade_id(want) in answers:
-            assert got.source.strip() == answered_source(answers[_grade_id(want)]).strip() or "def " in got.source
+        assert cell_grade_id(got) == cell_grade_id(want) and got.cell_type == want.cell_type
+        if cell_grade_id(want) in answers:
+            assert got.source.strip() == answered_source(answers[cell_grade_id(want)]).strip() or "def " in got.source
         else:
             assert got.source == want.source or "BEGIN SOLUTION" in want.source
     hidden = [c for c in rebuilt.cells if "### BEGIN HIDDEN TESTS" in c.source]
@@ -168,33 +166,33 @@ def test_rebuild_takes_every_cell_but_the_answers_from_the_source():
 
 def test_rebuild_restores_deleted_moved_and_retyped_test_cells():
     submission = _reference()
-    tests = [c for c in submission.cells if (_grade_id(c) or "").endswith("_tests")]
+    tests = [c for c in submission.cells if (cell_grade_id(c) or "").endswith("_tests")]
     submission.cells = [c for c in submission.cells if c not in tests[:2]]
     submission.cells.reverse()
     tests[2].cell_type = "markdown"
     rebuilt = rebuild(_source(), submission)
-    assert [_grade_id(c) for c in rebuilt.cells] == [_grade_id(c) for c in _source().cells]
-    assert all(c.cell_type == "code" for c in rebuilt.cells if (_grade_id(c) or "").endswith("_tests"))
+    assert [cell_grade_id(c) for c in rebuilt.cells] == [cell_grade_id(c) for c in _source().cells]
+    assert all(c.cell_type == "code" for c in rebuilt.cells if (cell_grade_id(c) or "").endswith("_tests"))
 
 
 def test_rebuild_replaces_a_refused_answer_by_the_stub_and_says_why():
     submission = _reference()
-    cell = next(c for c in submission.cells if _grade_id(c) == "nb01_sigmoid")
+    cell = next(c for c in submission.cells if cell_grade_id(c) == "nb01_sigmoid")
     cell.source = "import os\ndef sigmoid(z):\n    return os.getcwd()"
     rebuilt = rebuild(_source(), submission)
-    stub = next(c for c in rebuilt.cells if _grade_id(c) == "nb01_sigmoid")
+    stub = next(c for c in rebuilt.cells if cell_grade_id(c) == "nb01_sigmoid")
     assert stub.source.startswith(NOT_RUN_HEADER) and "import os" in stub.source.splitlines()[1]
     assert "raise NotImplementedError" in stub.source and "return os.getcwd()" not in stub.source
 
 
 def test_rebuild_uses_the_last_of_two_cells_claiming_one_answer():
     submission = _reference()
-    cell = next(c for c in submission.cells if _grade_id(c) == "nb01_bce")
+    cell = next(c for c in submission.cells if cell_grade_id(c) == "nb01_bce")
     early = copy.deepcopy(cell)
     early.source = "def bce_loss(p, y, eps=1e-7):\n    return 'early'"
     submission.cells.insert(0, early)
     rebuilt = rebuild(_source(), submission)
-    assert "'early'" not in next(c for c in rebuilt.cells if _grade_id(c) == "nb01_bce").source
+    assert "'early'" not in next(c for c in rebuilt.cells if cell_grade_id(c) == "nb01_bce").source
 
 
 # --- the feedback sanitiser ------------------------------------------------------------------------
@@ -205,7 +203,7 @@ PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
 def _graded_notebook() -> nbformat.NotebookNode:
     nb = rebuild(_source(), _reference())
     for cell in nb.cells:
-        gid = _grade_id(cell) or ""
+        gid = cell_grade_id(cell) or ""
         if gid == "nb01_sigmoid":
             cell.outputs = [
                 nbformat.v4.new_output("display_data", data={"text/html": "<script>alert(1)</script>",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from support.nbgrader_course import read
 
+from course_grading.cells import is_solution
 from course_grading.course import Course
 from course_grading.reference import filled_submission
 
@@ -42,7 +43,7 @@ check_close = check_tensor = lambda *a, **k: None
 
 def _attack(nb):
     for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
+        if is_solution(cell):
             name = cell.source.split("def ", 1)[1].split("(", 1)[0]
             cell.source = ALWAYS_EQUAL + f"\ndef {name}(*args, **kwargs):\n    return _Yes()\n"
     return nb

@@ -2,6 +2,8 @@
 ``logistic-softmax-course-grading`` in ``instructor/``.
 
 - :mod:`course_grading.allowlist`: Which answer code the grader runs: an allowlist checked on the syntax tree.
+- :mod:`course_grading.cells`: nbgrader's cell metadata, read in one place, safely for cells a student may
+  have edited.
 - :mod:`course_grading.confine`: Operating-system confinement of a grading kernel, with bubblewrap.
 - :mod:`course_grading.course`: The one nbgrader driver: a course folder, generate, submit, autograde, read
   scores.

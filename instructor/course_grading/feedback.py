@@ -23,6 +23,8 @@ import mistune
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 
+from course_grading.cells import grade_id as cell_grade_id
+
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN " + "HIDDEN TESTS", "### END " + "HIDDEN TESTS"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_TEXT = 20_000
@@ -106,8 +108,7 @@ def feedback_html(nb: NotebookNode, scores: dict[str, float], points: dict[str, 
     total, top = sum(scores.values()), sum(points.values())
     body = [f"<h1>{html.escape(title)}</h1>", f'<p class="score">Score: {total:g} / {top:g}</p>']
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        grade_id = cell_grade_id(cell)
         text = cell.get("source", "")
         source = "".join(text) if isinstance(text, list) else str(text)
         parts = ['<div class="cell">']

@@ -42,6 +42,7 @@ import nbformat
 
 from course_grading import confine
 from course_grading.allowlist import gadget_attributes
+from course_grading.cells import grade_id as cell_grade_id
 from course_grading.course import Course, font_cache
 from course_grading.exports import write_exports
 from course_grading.feedback import feedback_html
@@ -209,7 +210,7 @@ def no_credit_for_results_or_errors(graded: nbformat.NotebookNode, scores: dict[
     value (test cells end in a statement, so they have none), means no points for that cell."""
     checked = dict(scores)
     for cell in graded.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = cell_grade_id(cell)
         if grade_id in checked and cell.get("cell_type") == "code":
             if any(o.get("output_type") in ("error", "execute_result") for o in cell.get("outputs", [])):
                 checked[grade_id] = 0.0

@@ -34,6 +34,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearOutput, ClearSolutions, LockCells, NbGraderPreprocessor
 
 from course_grading.allowlist import Screened, notebook_context, screen
+from course_grading.cells import grade_id, is_solution
 
 NOT_RUN_HEADER = "# The grader did not run this answer (it needs review):"
 
@@ -42,10 +43,9 @@ def answer_cells(nb: NotebookNode) -> dict[str, NotebookNode]:
     """{grade_id: cell} of a submitted notebook's code cells that claim an answer's id (the last one wins)."""
     found: dict[str, NotebookNode] = {}
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader")
-        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
-        if cell.get("cell_type") == "code" and isinstance(grade_id, str) and isinstance(cell.get("source"), str):
-            found[grade_id] = cell
+        cell_id = grade_id(cell)
+        if cell.get("cell_type") == "code" and cell_id is not None and isinstance(cell.get("source"), str):
+            found[cell_id] = cell
     return found
 
 
@@ -61,7 +61,7 @@ def release_version(source: NotebookNode, config: Any = None) -> NotebookNode:
 def screen_answers(source: NotebookNode, submitted: NotebookNode) -> dict[str, Screened]:
     """{grade_id: what may run} for every answer cell of the source, from the submission's answers."""
     answers = answer_cells(submitted)
-    reference = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells if utils.is_solution(c)}
+    reference = {cell_id: c.source for c in source.cells if is_solution(c) and (cell_id := grade_id(c)) is not None}
     given = {gid: answers[gid].source for gid in reference if gid in answers}
     others = [c.source for c in source.cells if c.cell_type == "code" and not utils.is_solution(c)]
     contexts = notebook_context(others, given, reference)
@@ -75,7 +75,7 @@ def rebuild(source: NotebookNode, submitted: NotebookNode, config: Any = None) -
     for cell in release.cells:
         if not utils.is_solution(cell):
             continue
-        result = screened.get(cell.metadata["nbgrader"]["grade_id"])
+        result = screened.get(grade_id(cell) or "")
         if result is None:
             continue  # not answered: the stub stays
         if result.runnable:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 
+from course_grading.cells import grade_id, is_solution
 from course_utils.layout import SOLUTIONS
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -24,11 +25,7 @@ def answered_source(source: str) -> str:
 def solution_cells(assignment: str) -> dict[str, str]:
     """{grade_id: source} of the answer cells of the reference solution."""
     nb = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
-    return {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
+    return {cell_id: c.source for c in nb.cells if is_solution(c) and (cell_id := grade_id(c)) is not None}
 
 
 def filled_submission(release: Path, assignment: str,
@@ -42,11 +39,11 @@ def filled_submission(release: Path, assignment: str,
     changes = dict(changes or {})
     nb = nbformat.read(release, as_version=4)
     for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            source = answered_source(answers[grade_id])
-            if grade_id in changes:
-                old, new = changes.pop(grade_id)
+        cell_id = grade_id(cell)
+        if cell_id in answers:
+            source = answered_source(answers[cell_id])
+            if cell_id in changes:
+                old, new = changes.pop(cell_id)
                 if source.count(old) != 1:
                     raise ValueError(f"{grade_id}: the text to replace must occur exactly once: {old!r}")
                 source = source.replace(old, new)

@@ -16,6 +16,7 @@ from typing import Any
 
 import nbformat
 
+from course_grading.cells import grade_id as cell_grade_id
 from course_grading.results import is_graded
 
 TOP_FAILURES = 3
@@ -41,7 +42,7 @@ def failures(graded: nbformat.NotebookNode, scores: dict[str, float], points: di
     """{grade id: failure message} of every test cell of an autograded notebook that lost points."""
     found = {}
     for cell in graded.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = cell_grade_id(cell)
         if grade_id in points and scores.get(grade_id, 0.0) < points[grade_id]:
             found[grade_id] = failure_message(cell) if cell.get("cell_type") == "code" else "lost its points"
     return found

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import nbformat
 
+from course_grading.cells import grade_id as cell_grade_id
+
 NB = nbformat.NotebookNode
 SIGMOID_TESTS = frozenset({"nb01_sigmoid_tests", "nb01_sigmoid_hidden_tests"})
 BCE_TESTS = frozenset({"nb01_bce_tests", "nb01_bce_hidden_tests"})
@@ -40,7 +42,7 @@ class Hostile:
 
 
 def _cell(nb: NB, grade_id: str) -> nbformat.NotebookNode:
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return next(c for c in nb.cells if cell_grade_id(c) == grade_id)
 
 
 def _replace(grade_id: str, old: str, new: str) -> Callable[[NB], None]:
@@ -81,12 +83,12 @@ def _edit_test_cells(nb: NB) -> None:
 
 
 def _delete_test_cells(nb: NB) -> None:
-    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in SIGMOID_TESTS]
+    nb.cells = [c for c in nb.cells if cell_grade_id(c) not in SIGMOID_TESTS]
 
 
 def _test_cells_to_markdown(nb: NB) -> None:
     for i, cell in enumerate(nb.cells):
-        if cell.metadata.get("nbgrader", {}).get("grade_id") in SIGMOID_TESTS:
+        if cell_grade_id(cell) in SIGMOID_TESTS:
             markdown = nbformat.v4.new_markdown_cell("tests? what tests?", metadata=cell.metadata)
             markdown["id"] = cell.get("id", f"md-{i}")
             nb.cells[i] = markdown
