@@ -279,7 +279,7 @@ def _manage(conn: socket.socket) -> None:
             os._exit(0)
         pid, status = os.waitpid(child, os.WNOHANG)
         if pid:
-            conn.sendall(f"exit {os.waitstatus_to_exitcode(status)}\n".encode())
+            conn.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
             os._exit(0)
 
 
@@ -358,7 +358,8 @@ def request(path: str, message: dict, fds: list[int], processes: int) -> int:
         if not chunk:
             return 1
         reply += chunk
-    return int(reply.split()[1])
+    code = json.loads(reply).get("exit")  # the manager's one record: {"exit": <the child's exit code>}
+    return code if isinstance(code, int) else 1
 
 
 def launch_kernel(argv: list[str], path: str) -> int:
