@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -69,15 +70,31 @@ def _sources() -> list[Path]:
 
 
 def up_to_date(env: Path, test: bool) -> bool:
-    """True if ``env`` was set up after the last change to the project files, with what is asked."""
+    """True if ``env`` was set up for this copy of the course after the last change to its project
+    files, with what is asked."""
     stamp = env / STAMP_NAME
     try:
         record = json.loads(stamp.read_text())
         newest = max(p.stat().st_mtime for p in _sources())
         return stamp.stat().st_mtime >= newest and (record.get("test") or not test) \
-            and environment_python(env).is_file()
+            and record.get("course") == str(REPO) and environment_python(env).is_file()
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def _has_pip(python: Path) -> bool:
+    return python.is_file() and subprocess.run([str(python), "-m", "pip", "--version"],
+                                               capture_output=True).returncode == 0
+
+
+def _create_venv(env: Path) -> None:
+    """A new virtual environment with pip (replacing a half-made one); a clear error if Python cannot."""
+    try:
+        venv.create(env, clear=env.exists(), with_pip=True)
+    except (SystemExit, OSError, subprocess.CalledProcessError) as error:
+        shutil.rmtree(env, ignore_errors=True)
+        raise SetupError(f"could not create the virtual environment {env} ({error}). On Debian or Ubuntu "
+                         "install the venv module first: sudo apt-get install python3-venv") from None
 
 
 def _step(number: int, total: int, text: str) -> None:
@@ -97,13 +114,17 @@ def install(test: bool = False) -> Path:
     where = f"the conda environment {env}" if conda else f"{env} (a virtual environment)"
     print(f"Setting up the course in {where}. This happens once, and again only when pyproject.toml changes.")
     started = time.monotonic()
-    if not conda and not python.is_file():
+    if not conda and not _has_pip(python):
         _step(1, 3, f"creating {env.name}")
-        venv.create(env, with_pip=True)
+        _create_venv(env)
     else:
         _step(1, 3, f"using {env}")
-    _step(2, 3, "updating pip")
-    _run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    if conda:  # conda manages its own pip
+        _step(2, 3, "checking that the conda environment has the course's libraries (environment.yml)")
+        _check_conda_libraries(python)
+    else:
+        _step(2, 3, "updating pip")
+        _run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
     _step(3, 3, "installing the course and what it needs: PyTorch is the big download (about 200 MB for the "
           "CPU build; on Linux pip's default build includes CUDA, several GB), usually 2 to 10 minutes")
     # conda installs the libraries (environment.yml); pip adds only the course's own packages.
@@ -111,9 +132,20 @@ def install(test: bool = False) -> Path:
     if (INSTRUCTOR / "pyproject.toml").is_file():
         # What grading will be able to do here (OS confinement or not), said once at set-up.
         subprocess.run([str(python), "-m", "course_grading.confine"], check=False)
-    (env / STAMP_NAME).write_text(json.dumps({"test": test, "instructor": (INSTRUCTOR / "pyproject.toml").is_file()}))
+    (env / STAMP_NAME).write_text(json.dumps({"test": test, "course": str(REPO)}))
     print(f"Set-up done in {time.monotonic() - started:.0f} s.", flush=True)
     return python
+
+
+def _check_conda_libraries(python: Path) -> None:
+    """A conda environment gets only the course's own packages from pip: the libraries must be there."""
+    result = subprocess.run([str(python), "-c", "import torch, torchvision, matplotlib, jupyterlab, nbgrader"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        missing = (result.stderr.strip().splitlines() or ["an import failed"])[-1]
+        raise SetupError(f"the active conda environment lacks what the course needs ({missing}): create it from "
+                         "the course's file, conda env create -f environment.yml, and activate it "
+                         "(or deactivate conda to use a .venv)")
 
 
 def _run(command: list[str]) -> None:
@@ -148,26 +180,32 @@ def _environ(python: Path, role: str | None = None) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False,
                                      epilog="Options a command does not know are passed on to JupyterLab, pytest "
                                             "or the grader.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("where", help="print the environment folder the course uses")
+    commands.add_parser("where", help="print the environment folder the course uses").add_argument(
+        "--relative", action="store_true", help="relative to the current folder when inside it (for make)")
     setup = commands.add_parser("install", help="set up the environment (skipped when up to date)")
     setup.add_argument("--test", action="store_true", help="also the test tools")
+    # The commands that start another tool leave -h and that tool's options to it.
     for name, text in (("lab", "JupyterLab on notebooks/, as a student"),
                        ("instructor", "JupyterLab at the repository root with Formgrader")):
-        commands.add_parser(name, help=text).add_argument("--port", type=int, default=8888)
-    commands.add_parser("test", help="the test suite (pytest options pass through)")
+        commands.add_parser(name, help=text, add_help=False, allow_abbrev=False).add_argument(
+            "--port", type=int, default=8888)
+    commands.add_parser("test", help="the test suite (pytest options pass through)", add_help=False)
     commands.add_parser("standin", help="write the synthetic Fashion-MNIST stand-in").add_argument(
         "folder", nargs="?", help="default: .cache/fashion-mnist-standin")
-    commands.add_parser("grade", help="grade a class (instructors): ASSIGNMENT SUBMISSIONS [options]")
+    commands.add_parser("grade", help="grade a class (instructors): ASSIGNMENT SUBMISSIONS [options]", add_help=False)
     args, passed_on = parser.parse_known_args(argv)
     if passed_on and args.command in ("where", "install", "standin"):
         parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
 
     try:
         if args.command == "where":
-            print(environment())
+            env = environment()
+            inside = args.relative and env.is_relative_to(Path.cwd())
+            print(env.relative_to(Path.cwd()) if inside else env)
             return 0
         if args.command == "grade" and not (INSTRUCTOR / "pyproject.toml").is_file():
             raise SetupError("this copy of the course has no instructor/ folder (the student version): "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from pathlib import Path
 
@@ -34,8 +35,8 @@ def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
 
 
 def check_number(name: str, value: object, *, minimum: float | None = None, strict: bool = False) -> float:
-    """``value`` as a float; at least ``minimum`` (or above it when ``strict``) if given."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or (
+    """``value`` as a float, finite; at least ``minimum`` (or above it when ``strict``) if given."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or (
             minimum is not None and (value <= minimum if strict else value < minimum)):
         if minimum is None:
             what = "a number"
@@ -65,6 +66,6 @@ def generator_from(seed: object, name: str = "seed") -> torch.Generator | None:
     """
     if seed is None or isinstance(seed, torch.Generator):
         return seed
-    if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
+    if isinstance(seed, int) and not isinstance(seed, bool):
         return torch.Generator().manual_seed(seed)
-    raise InvalidArgumentError(f"{name} must be a non-negative int, a torch.Generator or None, got {seed!r}")
+    raise InvalidArgumentError(f"{name} must be an int, a torch.Generator or None, got {seed!r}")

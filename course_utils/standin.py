@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from course_utils._validation import check_int
 from course_utils.data import FASHION_MNIST_FILES, STANDIN_MARKER, fashion_mnist_raw_dir
 from course_utils.layout import STANDIN
 
@@ -76,8 +77,7 @@ def write_fashion_mnist_standin(root: str | Path, *, seed: int = 0) -> Path:
     Returns:
         The raw folder, ``<root>/FashionMNIST/raw``.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise TypeError(f"seed must be a non-negative int, got {seed!r}")
+    check_int("seed", seed, minimum=0)
     raw = fashion_mnist_raw_dir(root)
     marker = raw / STANDIN_MARKER
     names = [n for f in FASHION_MNIST_FILES for n in (f, f.removesuffix(".gz"))]

@@ -91,9 +91,11 @@ def ensure_unix_user(name: str, instructor: bool) -> None:
         account = pwd.getpwnam(name)
     except KeyError:
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True)
-    else:
-        if account.pw_uid < 1000:
-            raise RuntimeError(f"hub user {name!r} is a system account on this machine: refusing to start it")
+        account = pwd.getpwnam(name)
+    if account.pw_uid < 1000:
+        raise RuntimeError(f"hub user {name!r} is a system account on this machine: refusing to start it")
+    # useradd's default (Debian 12: 0755) lets every account read every home: a student's is theirs alone.
+    os.chmod(account.pw_dir, 0o700)
     if instructor:
         try:
             grp.getgrnam(INSTRUCTOR_GROUP)

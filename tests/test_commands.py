@@ -79,3 +79,33 @@ def test_options_a_command_does_not_know_are_passed_on(monkeypatch):
     assert kw["env"]["PATH"].startswith("/env/bin"), "nbgrader finds its helpers in the course's environment"
     with pytest.raises(SystemExit):
         commands.main(["where", "--bogus"])
+
+
+def test_a_conda_environment_without_the_libraries_is_refused_with_the_way_out(tmp_path):
+    import venv
+
+    venv.create(tmp_path / "bare", with_pip=False)  # stands for a conda environment made for something else
+    with pytest.raises(commands.SetupError, match="conda env create -f environment.yml"):
+        commands._check_conda_libraries(commands.environment_python(tmp_path / "bare"))
+
+
+def test_a_venv_python_cannot_make_is_removed_and_the_fix_named(tmp_path, monkeypatch):
+    def debian_without_venv(env, **kwargs):
+        (env / "bin").mkdir(parents=True)
+        raise SystemExit(1)  # what Debian's python3 does without python3-venv, after printing its hint
+
+    monkeypatch.setattr(commands.venv, "create", debian_without_venv)
+    with pytest.raises(commands.SetupError, match="apt-get install python3-venv"):
+        commands._create_venv(tmp_path / "venv")
+    assert not (tmp_path / "venv").exists(), "a half-made environment is not left to be taken as ready"
+
+
+def test_a_stamp_from_another_copy_of_the_course_is_not_up_to_date(tmp_path, monkeypatch):
+    env = tmp_path / "env"
+    python = commands.environment_python(env)
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    (env / commands.STAMP_NAME).write_text('{"test": true, "course": "/elsewhere/course"}')
+    assert not commands.up_to_date(env, test=False)
+    (env / commands.STAMP_NAME).write_text(f'{{"test": true, "course": "{commands.REPO}"}}')
+    assert commands.up_to_date(env, test=True)

@@ -12,6 +12,7 @@ import html
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import zipfile
@@ -27,6 +28,7 @@ from support.wrong_submissions import CATALOGUE
 
 from course_grading import grade
 from course_grading.cells import is_solution
+from course_utils.__main__ import environment
 
 pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
@@ -146,10 +148,9 @@ def graded_class(tmp_path_factory):
     with zipfile.ZipFile(archive, "w") as z:
         for name, text in files.items():
             z.writestr(name, text)
-    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "compileall", "-q", "instructor/course_grading",
-                    "course_utils"],
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "instructor/course_grading", "course_utils"],
                    cwd=REPO, check=False)
-    venv = REPO / ".venv"
+    venv = environment()  # the course's environment: .venv, or an active conda environment
     repo_before = _tree_digest(REPO, skip=(str(venv), str(REPO / ".git")))
     venv_before = _tree_digest(venv)
     droppings_before = _droppings()

@@ -18,7 +18,9 @@ def test_an_installed_environment_is_not_installed_again():
 
 
 def test_a_changed_pyproject_triggers_the_install(tmp_path):
-    stamp = REPO / ".venv" / ".course-installed.json"
+    from course_utils.__main__ import STAMP_NAME, environment
+
+    stamp = environment() / STAMP_NAME
     before = stamp.stat()
     try:
         old = (REPO / "pyproject.toml").stat().st_mtime - 60

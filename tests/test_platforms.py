@@ -33,7 +33,7 @@ UNREACHABLE = ("dns error", "Failed to fetch", "client error (Connect)", "error 
 def _pyproject_requirements() -> list[Requirement]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    return [Requirement(r) for r in project["dependencies"] + extras["course"] + extras["test"]]
+    return [Requirement(r) for r in project["dependencies"] + extras["course"] + extras["test"] + extras["hub"]]
 
 
 def _conda_requirements() -> dict[str, tuple[SpecifierSet, str]]:

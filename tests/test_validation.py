@@ -22,7 +22,7 @@ BAD_CALLS = [  # (name, call, the argument the message must name)
     ("make_blobs distance", lambda: data.make_blobs(10, distance=-1.0), "distance"),
     ("make_blobs seed", lambda: data.make_blobs(10, seed="7"), "seed"),
     ("train_test_split test_fraction", lambda: data.train_test_split(X, Y, test_fraction=2.0), "test_fraction"),
-    ("train_test_split seed", lambda: data.train_test_split(X, Y, seed=-3), "seed"),
+    ("train_test_split seed", lambda: data.train_test_split(X, Y, seed=1.5), "seed"),
     ("train_test_split tensors", lambda: data.train_test_split(X, Y[:3]), "tensors[1]"),
     ("minibatches batch_size", lambda: next(data.minibatches(X, batch_size=0)), "batch_size"),
     ("minibatches shuffle", lambda: next(data.minibatches(X, batch_size=2, shuffle="no")), "shuffle"),
@@ -47,6 +47,7 @@ BAD_CALLS = [  # (name, call, the argument the message must name)
     ("make_softmax_model n_classes", lambda: training.make_softmax_model(784, 0), "n_classes"),
     ("make_sgd model", lambda: training.make_sgd("model"), "model"),
     ("SoftmaxRecipe lr", lambda: training.SoftmaxRecipe(lr=0.0), "lr"),
+    ("SoftmaxRecipe lr not a number", lambda: training.SoftmaxRecipe(lr=float("nan")), "lr"),
     ("SoftmaxRecipe batch_size", lambda: training.SoftmaxRecipe(batch_size=2.5), "batch_size"),
 ]
 

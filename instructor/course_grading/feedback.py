@@ -21,9 +21,9 @@ from typing import Any
 
 import mistune
 from nbformat.notebooknode import NotebookNode
-from nbgrader import utils
 
 from course_grading.cells import grade_id as cell_grade_id
+from course_grading.cells import is_solution
 
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN " + "HIDDEN TESTS", "### END " + "HIDDEN TESTS"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -121,7 +121,7 @@ def feedback_html(nb: NotebookNode, scores: dict[str, float], points: dict[str, 
                 got = scores.get(grade_id, 0.0)
                 css = "full" if got == points[grade_id] else "lost"
                 parts.append(f'<p class="score {css}">{html.escape(grade_id)}: {got:g} / {points[grade_id]:g}</p>')
-            if utils.is_solution(cell) or grade_id in points:
+            if is_solution(cell) or grade_id in points:
                 parts += _outputs(cell, errors_only=hidden)
         parts.append("</div>")
         body.append("\n".join(parts))

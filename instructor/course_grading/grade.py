@@ -171,14 +171,19 @@ class Grader:
 
     def _review(self, sub: Submission, nb: nbformat.NotebookNode) -> tuple[list[str], list[ReviewItem]]:
         """Flags from the scan, and the answers the allowlist does not let run (with the reasons)."""
+        # The grade depends on neither: a failure of either is noted for a human, and the other still counts.
+        flags: list[str] = []
         review: list[ReviewItem] = []
         try:
-            flags = [str(f) for f in scan_notebook(sub.path, self.release)]
+            flags += [str(f) for f in scan_notebook(sub.path, self.release)]
+        except Exception as error:
+            flags.append(f"could not be scanned ({type(error).__name__}: {str(error)[:120]})")
+        try:
             for grade_id, screened in screen_answers(self.source, nb).items():
                 review += [ReviewItem(grade_id, "not run", problem) for problem in screened.problems]
                 review += [ReviewItem(grade_id, "left out", item) for item in screened.refused]
-        except Exception as error:  # the grade does not depend on this review: note it for a human
-            return [f"could not be scanned ({type(error).__name__}: {str(error)[:120]})"], review
+        except Exception as error:
+            flags.append(f"answers could not be screened ({type(error).__name__}: {str(error)[:120]})")
         return flags, review
 
     def _read_results(self, course: Course, students: list[str], results: dict[str, Result], log: str) -> None:

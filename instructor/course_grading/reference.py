@@ -45,7 +45,7 @@ def filled_submission(release: Path, assignment: str,
             if cell_id in changes:
                 old, new = changes.pop(cell_id)
                 if source.count(old) != 1:
-                    raise ValueError(f"{grade_id}: the text to replace must occur exactly once: {old!r}")
+                    raise ValueError(f"{cell_id}: the text to replace must occur exactly once: {old!r}")
                 source = source.replace(old, new)
             cell.source = source
     if changes:
