@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from course_utils.standin import ensure_standin
 
 
@@ -21,8 +23,6 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(items):
     """nbval's cells of the solution notebooks run in a kernel: integration tests."""
-    import pytest
-
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.integration)

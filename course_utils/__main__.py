@@ -56,17 +56,22 @@ def environment_python(env: Path) -> Path:
     return env / "bin" / "python"
 
 
+def has_grading_tools() -> bool:
+    """True in the instructor's repository, which holds the grading tools' distribution (instructor/)."""
+    return (INSTRUCTOR / "pyproject.toml").is_file()
+
+
 def _requirements(test: bool) -> list[str]:
     """The editable installs: the student package with its extras, and the grading tools if present."""
     extras = "course,test,hub" if test else "course"  # the tests include the hub's semester loop
     targets = ["-e", f"{REPO}[{extras}]"]
-    if (INSTRUCTOR / "pyproject.toml").is_file():
+    if has_grading_tools():
         targets += ["-e", str(INSTRUCTOR)]
     return targets
 
 
 def _sources() -> list[Path]:
-    return [p for p in (REPO / "pyproject.toml", INSTRUCTOR / "pyproject.toml") if p.is_file()]
+    return [REPO / "pyproject.toml", *([INSTRUCTOR / "pyproject.toml"] if has_grading_tools() else [])]
 
 
 def up_to_date(env: Path, test: bool) -> bool:
@@ -129,7 +134,7 @@ def install(test: bool = False) -> Path:
           "CPU build; on Linux pip's default build includes CUDA, several GB), usually 2 to 10 minutes")
     # conda installs the libraries (environment.yml); pip adds only the course's own packages.
     _run([str(python), "-m", "pip", "install", "--quiet", *(["--no-deps"] if conda else []), *_requirements(test)])
-    if (INSTRUCTOR / "pyproject.toml").is_file():
+    if has_grading_tools():
         # What grading will be able to do here (OS confinement or not), said once at set-up.
         subprocess.run([str(python), "-m", "course_grading.confine"], check=False)
     (env / STAMP_NAME).write_text(json.dumps({"test": test, "course": str(REPO)}))
@@ -207,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             inside = args.relative and env.is_relative_to(Path.cwd())
             print(env.relative_to(Path.cwd()) if inside else env)
             return 0
-        if args.command == "grade" and not (INSTRUCTOR / "pyproject.toml").is_file():
+        if args.command == "grade" and not has_grading_tools():
             raise SetupError("this copy of the course has no instructor/ folder (the student version): "
                              "grading needs the instructor's repository")
         python = install(test=getattr(args, "test", False) or args.command == "test")

@@ -29,7 +29,7 @@ def check_bool(name: str, value: object) -> bool:
 def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
     """``value`` as an int (not a bool), at least ``minimum`` if given."""
     if not isinstance(value, int) or isinstance(value, bool) or (minimum is not None and value < minimum):
-        bound = "" if minimum is None else " of at least 1" if minimum == 1 else f" of at least {minimum}"
+        bound = "" if minimum is None else f" of at least {minimum}"
         raise InvalidArgumentError(f"{name} must be an int{bound}, got {value!r}")
     return value
 

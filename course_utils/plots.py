@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from course_utils._validation import InvalidArgumentError
+from course_utils._validation import InvalidArgumentError, check_bool, check_int
 
 __all__ = ["plot_sigmoid", "plot_loss_curve", "plot_decision_boundary", "TrainingCurves",
            "plot_image_grid", "plot_confusion_matrix", "plot_weight_images"]
@@ -96,8 +96,7 @@ def plot_decision_boundary(
         raise InvalidArgumentError(f"X must be a float tensor of shape (n, 2), got {_describe(X)}")
     if not isinstance(y, torch.Tensor) or y.shape != (X.shape[0],):
         raise InvalidArgumentError(f"y must be a tensor of shape ({X.shape[0]},) matching X, got {_describe(y)}")
-    if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution < 2:
-        raise InvalidArgumentError(f"resolution must be an int of at least 2, got {resolution!r}")
+    check_int("resolution", resolution, minimum=2)
     ax = _axes(ax)
     X = X.detach()
     lo, hi = X.min(dim=0).values, X.max(dim=0).values
@@ -241,8 +240,7 @@ def _class_names(class_names: object, n_classes: int | None = None) -> list[str]
 
 def _grid(n: int, ncols: int, size: float, title_lines: int = 1) -> tuple[Figure, list[Axes]]:
     """A grid of n image axes with room for titles (a fixed layout: tight_layout is slow with many axes)."""
-    if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1:
-        raise InvalidArgumentError(f"ncols must be a positive int, got {ncols!r}")
+    check_int("ncols", ncols, minimum=1)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     title = 0.18 * title_lines  # inches of title above each image
@@ -316,8 +314,7 @@ def plot_confusion_matrix(
     if not isinstance(cm, torch.Tensor) or cm.dim() != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
         raise InvalidArgumentError(f"cm must be a square (k, k) tensor of counts, got {_describe(cm)}")
     names = _class_names(class_names, cm.shape[0])
-    if not isinstance(normalize, bool):
-        raise InvalidArgumentError(f"normalize must be True or False, got {normalize!r}")
+    check_bool("normalize", normalize)
     values = cm.detach().to(torch.float64)
     if normalize:
         values = values / values.sum(dim=1, keepdim=True).clamp_min(1.0)

@@ -20,6 +20,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from course_grading.results import is_graded
+
 
 def stage(assignment: str, course: Path, results: Path) -> list[str]:
     """Copy each graded student's feedback page into the course's feedback/ folder; return their ids."""
@@ -31,7 +33,7 @@ def stage(assignment: str, course: Path, results: Path) -> list[str]:
         # A hub's submissions come as one folder per nbgrader student id: the platform's user id.
         student = row["user_id"] if row["platform"] == "folder" else row["student"]
         submitted = course / "submitted" / student / assignment
-        if row["status"] != "graded" or not page.is_file() or not (submitted / "submission_secret.txt").is_file():
+        if not is_graded(row) or not page.is_file() or not (submitted / "submission_secret.txt").is_file():
             continue
         target = course / "feedback" / student / assignment
         target.mkdir(parents=True, exist_ok=True)
