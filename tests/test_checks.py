@@ -264,6 +264,8 @@ def test_check_avoids_sees_a_forbidden_call_however_it_is_reached(function, forb
         check_avoids(function, torch.tensor([0.5, -1.0]), forbidden=forbidden, name="f")
 
 
+# Importing torch.autograd.forward_ad runs torch.jit.script, which torch itself now calls deprecated.
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
 def test_check_avoids_sees_autograd_and_a_caught_failure():
     def by_autograd(x):
         w = x.clone().requires_grad_(True)
