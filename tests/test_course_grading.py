@@ -250,3 +250,54 @@ def test_cell_metadata_is_read_safely_whatever_a_submission_holds(metadata, expe
     cell = nbformat.v4.new_code_cell("x = 1", metadata=metadata)
     assert (cells.grade_id(cell), cells.is_solution(cell)) == expected
     assert cells.grade_id({"metadata": "garbage"}) is None
+
+
+def test_answers_that_could_not_be_screened_are_all_marked_for_review(monkeypatch, tmp_path):
+    """nbgrader screens the answers in its own process: if the report's screening fails, a human looks."""
+    from course_utils.layout import RELEASE
+
+    def fails(source, submitted):
+        raise SystemError("AST constructor recursion depth mismatch")
+
+    grader = grade.Grader.__new__(grade.Grader)  # only what _review reads
+    grader.release = RELEASE / "01_sigmoid_bce" / "01_sigmoid_bce.ipynb"
+    grader.source = nbformat.read(grader.release, as_version=4)
+    monkeypatch.setattr(grade, "screen_answers", fails)
+    flags, review = grader._review(grade.Submission("ana", grader.release), grader.source)
+    assert any("could not be screened" in flag for flag in flags)
+    assert [(item.grade_id, item.verdict) for item in review] == [("every answer", "not screened")]
+
+
+def test_the_grading_kernel_prints_no_warning_but_check_warning_free_still_sees_them():
+    """nbgrader zeroes a test cell that writes to stderr: a warning from correct code must not do that."""
+    import subprocess
+    import sys
+
+    code = ("import warnings, torch\n"
+            "from course_grading import sandbox\n"
+            "from course_utils.checks import check_warning_free\n"
+            "sandbox.ignore_warnings()\n"
+            "warnings.warn('from correct code', UserWarning)\n"
+            "torch.ones(3).T  # torch's own deprecation warning for .T of a vector\n"
+            "try:\n"
+            "    check_warning_free(lambda: warnings.warn('overflow encountered in exp', RuntimeWarning), name='f')\n"
+            "except AssertionError as error:\n"
+            "    print('seen:', error)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert "seen:" in run.stdout and "overflow" in run.stdout
+
+
+def test_names_that_look_like_formulas_reach_spreadsheets_as_text(tmp_path):
+    """A student names their file (or their platform profile) like a formula: it must not run when opened."""
+    from course_grading.exports import canvas_rows
+    from course_grading.lateness import LatePolicy
+
+    name = '=HYPERLINK(CHAR(34)&"x","click me")'
+    sub = grade.Submission("hyperlink-click-me", tmp_path / "x.ipynb", name=name, platform="canvas", user_id="@1")
+    row = grade.graded_row(sub, grade.Result(sub.student), {"nb01_sigmoid_tests": 1.0}, LatePolicy()).row
+    record = dict(zip(grade.COLUMNS, row))
+    assert record["name"] == "'" + name and record["user_id"] == "'@1" and record["student"] == sub.student
+    assert all(not cell.startswith(("=", "+", "-", "@")) for cell in canvas_rows([record], "01", 1.0)[2])
+    assert grade.slug(record["name"]) == grade.slug(name)  # the same student on the next run
+    assert [grade.spreadsheet_text(v) for v in ("Ana", "+1", "-x", "\tA")] == ["Ana", "'+1", "'-x", "'\tA"]

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from support.nbgrader_course import RELEASE, read
 
-from course_grading.allowlist import screen
+from course_grading.allowlist import notebook_context, screen
 from course_grading.cells import grade_id as cell_grade_id
 from course_grading.cells import is_solution
 from course_grading.feedback import feedback_html, strip_hidden_tests
@@ -22,7 +22,16 @@ from course_grading.preprocessors import NOT_RUN_HEADER, rebuild, screen_answers
 from course_grading.reference import answered_source, filled_submission, solution_cells
 from course_utils.layout import SOLUTIONS
 
-NOTEBOOK_NAMES = {"torch", "nn", "F", "math", "plt", "check_close", "minibatches", "sigmoid", "bce_loss"}
+# The set-up of a notebook as the course writes it: what an answer may use, and may not bind again.
+NOTEBOOK_SETUP = ("import math\nimport torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
+                  "import matplotlib.pyplot as plt\nfrom course_utils.checks import check_close\n"
+                  "from course_utils.data import minibatches\n"
+                  "def sigmoid(z):\n    return z\ndef bce_loss(p, y):\n    return p\n")
+
+
+def screen_in_notebook(code: str):
+    """What the allowlist makes of ``code`` as the answer of a notebook with NOTEBOOK_SETUP."""
+    return screen(code, notebook_context([NOTEBOOK_SETUP], {"answer": code}, {"answer": ""})["answer"])
 
 
 # --- the allowlist ---------------------------------------------------------------------------------
@@ -46,7 +55,10 @@ REFUSED = {
     "open": "def f(x):\n    return open('/etc/hostname').read()",
     "vars": "def f(x):\n    vars(torch).update(allclose=None)\n    return x",
     "type": "def f(x):\n    return type(x)",
-    "decorator": "@torch.no_grad()\ndef f(x):\n    return x",
+    "decorator": "@minibatches\ndef f(x):\n    return x",
+    "decorator with an argument": "@torch.no_grad(print('runs at definition'))\ndef f(x):\n    return x",
+    "decorator from a local name": "def f(x):\n    no_grad = print\n    @no_grad\n    def g(y):\n        return y\n"
+                                   "    return g",
     "always-equal class": "class Yes(nn.Module):\n    def __eq__(self, other):\n        return True",
     "class not a module": "class Yes:\n    pass",
     "override nn.Module machinery": "class M(nn.Module):\n    def parameters(self):\n        return []",
@@ -72,13 +84,29 @@ REFUSED = {
     "call in a default": "def f(x, y=print('runs at definition')):\n    return x",
     "call in an annotation": "def f(x: print('runs at definition')):\n    return x",
     "operator through typing": "import typing\ndef f(x):\n    return typing.operator.attrgetter('sys')(typing)",
+    # A base must be torch.nn.Module itself: a name that says Module can be anything (a metaclass here,
+    # which builds classes with any dunder method: the first step of a chain that reached exec).
+    "metaclass through a name": "import typing\nModule = typing.Type\nclass Meta(Module):\n    def f(self):\n"
+                                "        return self",
+    "base imported after the class": "class M(Module):\n    def f(self):\n        return self\n"
+                                     "from torch.nn import Module",
+    "base bound in a function": "import typing\ndef f(x):\n    Module = typing.Type\n    class M(Module):\n"
+                                "        pass\n    return M",
+    "base beside nn.Module": "import typing\nclass M(nn.Module, typing.Type):\n    pass",
+    "attribute named Module": "import typing\nclass M(typing.Module):\n    pass",
+    "super with other arguments": "class M(nn.Module):\n    def __init__(self):\n        super(nn.Module, torch).__init__()",
+    "nn.Module.__init__ on another object": "class M(nn.Module):\n    def f(self):\n        nn.Module.__init__(torch)",
+    "nn.Module.__init__ kept": "class M(nn.Module):\n    def f(self):\n        return nn.Module.__init__",
+    "private method": "class M(nn.Module):\n    def _apply(self, fn):\n        return self",
+    "dunder helper": "def __helper(x):\n    return x",
+    "cuda beyond is_available": "def f(x):\n    return torch.cuda.memory_allocated()",
     "match on attributes": "def f(x):\n    match x:\n        case object(__class__=c):\n            return c",
 }
 
 
 @pytest.mark.parametrize("code", REFUSED.values(), ids=REFUSED.keys())
 def test_the_allowlist_refuses(code):
-    result = screen(code, NOTEBOOK_NAMES)
+    result = screen_in_notebook(code)
     assert not result.runnable and result.source == "" and result.problems
 
 
@@ -96,6 +124,21 @@ ALLOWED = {
     "timing and numpy randomness": "import time\nimport numpy as np\ndef f(x):\n    start = time.perf_counter()\n"
                                    "    rng = np.random.default_rng(0)\n    y = x + float(rng.normal())\n"
                                    "    print(f'{time.perf_counter() - start:.3f} s')\n    return y.cpu()",
+    "module from torch.nn": "from torch.nn import Module\nclass M(Module):\n    def forward(self, x):\n        return x",
+    "module by its full name": "class M(torch.nn.Module):\n    def forward(self, x):\n        return x",
+    "older super": "class M(nn.Module):\n    def __init__(self):\n        super(M, self).__init__()\n"
+                   "        self.linear = nn.Linear(2, 1)",
+    "nn.Module.__init__(self)": "class M(nn.Module):\n    def __init__(self):\n        nn.Module.__init__(self)\n"
+                                "        self.linear = nn.Linear(2, 1)",
+    "no_grad decorator": "@torch.no_grad()\ndef predict(model, X):\n    return model(X) >= 0",
+    "inference_mode decorator": "@torch.inference_mode\ndef predict(model, X):\n    return model(X) >= 0",
+    "set_grad_enabled": "def predict(model, X):\n    with torch.set_grad_enabled(False):\n        return model(X) >= 0",
+    "the same module under the notebook's name": "import torch.nn as nn\nfrom torch.nn import functional as F\n"
+                                                 "def f(x):\n    return F.relu(nn.Identity()(x))",
+    "underscore helper": "def _half(z):\n    return z / 2\ndef f(z):\n    return _half(z)",
+    "device boilerplate": "def f(x):\n    device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\n"
+                          "    return x.to(device)",
+    "autograd.functional": "def f(g, x):\n    return torch.autograd.functional.jacobian(g, x)",
     "everyday attributes": "def f(model, loader, W):\n    n = len(loader.dataset)\n    mods = list(model.modules())\n"
                            "    g = W.grad\n    return torch.linalg.norm(g) / n, torch.nn.functional.relu(g), mods",
 }
@@ -103,20 +146,41 @@ ALLOWED = {
 
 @pytest.mark.parametrize("code", ALLOWED.values(), ids=ALLOWED.keys())
 def test_the_allowlist_lets_ordinary_answers_run(code):
-    result = screen(code, NOTEBOOK_NAMES)
+    result = screen_in_notebook(code)
     assert result.runnable, result.problems
     assert compile(result.source, "<answer>", "exec")
 
 
 def test_a_top_level_call_is_left_out_and_reported():
-    result = screen("pwn = [torch][0].ones(1)\nEPS = 1e-7\ndef f(x):\n    return x", NOTEBOOK_NAMES)
+    result = screen_in_notebook("pwn = [torch][0].ones(1)\nEPS = 1e-7\ndef f(x):\n    return x")
     assert result.runnable and "pwn" not in result.source and "EPS = 1e-07" in result.source
-    assert len(result.refused) == 1 and "no calls" in result.refused[0]
+    assert len(result.refused) == 1 and "no other calls" in result.refused[0]
+
+
+def test_a_top_level_torch_module_is_kept():
+    result = screen_in_notebook("criterion = nn.BCEWithLogitsLoss(reduction='mean')\nlayer = torch.nn.Linear(2, 1)\n"
+                                "def f(z, y):\n    return criterion(z, y)")
+    assert result.runnable and not result.refused
+    assert "criterion = nn.BCEWithLogitsLoss(reduction='mean')" in result.source and "layer = " in result.source
+    for code in ("loss = nn.BCEWithLogitsLoss(weight=print('runs'))",  # a call among the arguments
+                 "loss = nn.functional.relu(1)",  # a function, not a layer
+                 "loss = torch.utils.data.DataLoader([1])",  # a class, not a torch.nn module
+                 "import typing\nnn2 = typing\nloss = nn2.Type()",
+                 "loss = nn.Linear(2, 1)\nimport typing as nn"):  # nn re-imported below: not the notebook's
+        result = screen_in_notebook(code + "\ndef f(x):\n    return x")
+        assert "loss = " not in result.source, code
+
+
+def test_an_import_may_bind_a_notebook_name_only_to_the_same_module():
+    assert screen_in_notebook("import torch.nn as nn\ndef f(x):\n    return x").runnable
+    assert screen_in_notebook("import torch.nn\ndef f(x):\n    return x").runnable  # binds torch, to torch
+    for code in ("import numpy as torch", "from torch import nn as F", "import torch.nn as torch"):
+        assert not screen_in_notebook(code + "\ndef f(x):\n    return x").runnable, code
 
 
 def test_top_level_statements_are_dropped_not_run():
-    result = screen("def f(x):\n    return x\nprint(f(1))\nf.__code__ = None\nfor i in range(3):\n    pass\nEPS = 1e-7",
-                    NOTEBOOK_NAMES)
+    result = screen_in_notebook("def f(x):\n    return x\nprint(f(1))\nf.__code__ = None\nfor i in range(3):\n"
+                                "    pass\nEPS = 1e-7")
     assert result.runnable
     assert "print" not in result.source and "__code__" not in result.source and "for" not in result.source
     assert "EPS = 1e-07" in result.source and len(result.dropped) == 3
@@ -240,3 +304,45 @@ def test_feedback_has_no_script_no_html_from_outputs_and_no_hidden_test_code():
 def test_strip_hidden_tests_keeps_the_visible_part():
     source = "a = 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nb = 2"
     assert strip_hidden_tests(source) == "a = 1\n# (hidden tests ran here)\nb = 2"
+
+
+def test_the_allowlist_parses_safely_from_several_threads():
+    """make grade screens batches in threads; CPython 3.11's ast.parse is not safe there on its own.
+
+    Finalizers run by the garbage collector in the middle of a parse switch threads, and a parse in
+    another thread then fails with "SystemError: AST constructor recursion depth mismatch" (with a
+    bare ast.parse here, dozens of the 800 parses fail).
+    """
+    import gc
+    import threading
+
+    from course_grading.allowlist import parse
+
+    source = "\n".join(f"def f{i}(x, y=2):\n    return [a * x + y for a in range({i})]" for i in range(30))
+    errors: list[Exception] = []
+
+    class Cycle:
+        def __del__(self):
+            sum(range(200))
+
+    def work():
+        for _ in range(200):
+            for _ in range(5):
+                a, b = Cycle(), Cycle()
+                a.other, b.other = b, a
+            try:
+                parse(source)
+            except SystemError as error:
+                errors.append(error)
+
+    threshold = gc.get_threshold()
+    gc.set_threshold(50)
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        gc.set_threshold(*threshold)
+    assert not errors, errors[0]

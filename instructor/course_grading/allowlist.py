@@ -2,17 +2,22 @@
 
 A student's answer cell is never run as written. :func:`screen` keeps its
 definitions (imports, functions, classes, plain names given a constant, a
-name or an attribute), drops every other top-level statement (a demo call, a
-``print``, a loop), and checks what it keeps against an allowlist:
+name, an attribute or a ``torch.nn`` layer or loss such as
+``nn.CrossEntropyLoss()``), drops every other top-level statement (a demo
+call, a ``print``, a loop), and checks what it keeps against an allowlist:
 
 - imports only from the modules the course uses (``torch`` and its public
   submodules, ``numpy``, ``math``, a few standard ones, ``course_utils.data``);
 - names that are local, allowed builtins, or functions, classes and modules
   the notebook or the answers define or import (never data such as
   ``X_train``, so a function cannot change what the tests read); no new
-  binding of a name the rest of the notebook uses (``check_close``, ``bool``);
-- no name or attribute that starts with an underscore (``__code__``,
-  ``__class__``, ``torch._C``, ...), except ``super().__init__``;
+  binding of a name the rest of the notebook uses (``check_close``, ``bool``),
+  except an import that binds it to the very same module (``import torch.nn
+  as nn`` where the notebook has ``from torch import nn``);
+- no attribute that starts with an underscore (``__code__``, ``__class__``,
+  ``torch._C``, ...), except ``super().__init__`` (or ``super(C, self)``, or
+  ``nn.Module.__init__(self)``); no name that starts with two, no method
+  name that starts with one (a helper function may be called ``_helper``);
 - no attribute that leads out of the allowlist, whatever it is read from:
   :func:`gadget_attributes` walks the allowed modules and collects the name
   of every attribute that holds another module or a function reaching the
@@ -21,9 +26,13 @@ name or an attribute), drops every other top-level statement (a demo call, a
   a chain that starts at a module's name is also followed on the real modules;
 - attributes are assigned only on ``self`` in a method, or ``grad``,
   ``data`` and ``requires_grad`` on a local tensor;
-- no call where code runs at definition time (default values, annotations),
-  no ``global``/``nonlocal``, decorators, ``async``, ``match``, IPython
-  magics or shell commands; classes only derive from ``nn.Module``.
+- no call where code runs at definition time (default values, annotations,
+  decorators other than ``torch.no_grad()``, ``torch.inference_mode()`` and
+  ``torch.enable_grad()``), no ``global``/``nonlocal``, ``async``, ``match``,
+  IPython magics or shell commands;
+- classes only derive from ``torch.nn.Module`` itself: a base is followed on
+  the real modules from a name only an import binds, so a name that merely
+  says ``Module`` (``Module = typing.Type``, a metaclass) is refused.
 
 An answer that breaks a rule is not run at all: its exercise is graded as
 unanswered and the report says "needs review" with the reasons. Correct
@@ -36,6 +45,7 @@ import ast
 import builtins
 import importlib
 import string
+import threading
 import types
 import warnings
 from collections.abc import Iterable
@@ -50,7 +60,8 @@ ALLOWED_MODULES: dict[str, str | frozenset[str]] = {
     "torch": "*", "torch.nn": "*", "torch.nn.functional": "*", "torch.nn.init": "*", "torch.optim": "*",
     "torch.optim.lr_scheduler": "*", "torch.utils": "*",
     "torch.utils.data": "*", "torch.autograd": "*", "torch.distributions": "*", "torch.linalg": "*",
-    "torch.special": "*", "numpy": "*", "numpy.random": "*", "numpy.linalg": "*", "math": "*", "typing": "*",
+    "torch.special": "*", "torch.autograd.functional": "*",
+    "numpy": "*", "numpy.random": "*", "numpy.linalg": "*", "math": "*", "typing": "*",
     "collections": "*", "collections.abc": "*",
     "itertools": "*", "functools": "*", "__future__": "*", "time": "*", "random": "*",
     "course_utils.data": frozenset({"minibatches", "train_test_split", "make_blobs", "load_exam_scores"}),
@@ -84,8 +95,9 @@ DENIED_ATTRIBUTES = frozenset({
     "wraps", "swap_tensors", "attrgetter", "methodcaller",
 })
 DENIED_PREFIXES = ("set_", "register_module_", "_")
+ALLOWED_DESPITE_PREFIX = frozenset({"set_grad_enabled"})  # a context manager, like torch.no_grad
+GRAD_MODES = ("no_grad", "inference_mode", "enable_grad")  # the only decorators an answer may use
 ASSIGNABLE_ATTRIBUTES = frozenset({"grad", "data", "requires_grad"})
-MODULE_BASES = frozenset({"Module"})
 # nn.Module's own public attributes (torch 2.x): an answer's module may not redefine them.
 MODULE_ATTRIBUTES = frozenset({
     "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "compile", "cpu",
@@ -221,9 +233,21 @@ def _top_level_bindings(tree: ast.Module) -> set[str]:
     return bound
 
 
+# CPython 3.11's ast.parse keeps a recursion depth in state that all threads share: a thread switch
+# inside one parse (a finalizer run by the garbage collector) can make a parse in another thread fail
+# with "SystemError: AST constructor recursion depth mismatch". make grade screens batches in threads.
+_PARSE_LOCK = threading.RLock()
+
+
+def parse(source: str) -> ast.Module:
+    """``ast.parse(source)``, one thread at a time (see ``_PARSE_LOCK``)."""
+    with _PARSE_LOCK:
+        return ast.parse(source)
+
+
 def _parse(source: str) -> ast.Module | None:
     try:
-        return ast.parse(source)
+        return parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
@@ -284,9 +308,12 @@ class _Checker(ast.NodeVisitor):
     """Walks kept code and records every rule it breaks."""
 
     def __init__(self, allowed_globals: set[str], modules: dict[str, tuple[str, str]] | None = None,
-                 allowed_module_names: set[str] | None = None) -> None:
+                 allowed_module_names: set[str] | None = None, rebound: set[str] | None = None,
+                 own_imports: dict[str, int] | None = None) -> None:
         self.globals = allowed_globals
         self.modules = dict(modules or {})
+        self.rebound = rebound or set()  # names the answer binds at its top level other than by an import
+        self.own_imports = own_imports or {}  # {name: line} of the answer's own top-level imports
         self.allowed_modules = set(ALLOWED_MODULES) | (allowed_module_names or set())
         self.problems: list[str] = []
         self.scopes: list[set[str]] = []
@@ -321,10 +348,16 @@ class _Checker(ast.NodeVisitor):
 
     # --- definitions ----------------------------------------------------------
     def visit_FunctionDef(self, node: ast.FunctionDef, method_of: str | None = None) -> None:
-        if node.decorator_list:
-            self.problem(node, f"decorators are not allowed here ({node.name})")
-        if node.name.startswith("_") and not (method_of and node.name == "__init__"):
-            self.problem(node, f"names starting with an underscore are not allowed here ({node.name})")
+        for decorator in node.decorator_list:
+            if self._is_grad_mode(decorator, node.lineno):
+                self.visit(decorator)
+            else:
+                self.problem(node, f"the only decorators allowed here are torch.no_grad(), torch.inference_mode() "
+                                   f"and torch.enable_grad() ({node.name})")
+        # A helper may be called _helper; a method may not (nn.Module's machinery is named so), nor any __name.
+        if node.name.startswith("__" if not method_of else "_") and not (method_of and node.name == "__init__"):
+            self.problem(node, f"names starting with {'__' if not method_of else 'an underscore'} are not "
+                               f"allowed here ({node.name})")
         args = node.args
         # Defaults and annotations are evaluated when the function is defined, at the top level of
         # the kernel: only constants, names and attributes there, never a call.
@@ -348,6 +381,15 @@ class _Checker(ast.NodeVisitor):
                 self.problem(node, f"{node.name}: the parameter {self_name} is assigned to")
                 self_name = None
         self._in_scope(node, node.body, self_name)
+
+    def _is_grad_mode(self, decorator: ast.expr, line: int) -> bool:
+        """``@torch.no_grad()``, ``@torch.inference_mode()`` or ``@torch.enable_grad()``, with or without ()."""
+        if isinstance(decorator, ast.Call):
+            if decorator.args or decorator.keywords:
+                return False
+            decorator = decorator.func
+        value = self.resolved(decorator, line)
+        return value is not _MISSING and any(value is _import_value("torch", mode) for mode in GRAD_MODES)
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
         self.problem(node, "async functions are not allowed here")
@@ -380,7 +422,7 @@ class _Checker(ast.NodeVisitor):
         self.classes.add(node.name)
         if node.decorator_list or node.keywords:
             self.problem(node, f"class {node.name}: decorators and class keywords are not allowed here")
-        if not node.bases or not all(self._is_module_base(b) for b in node.bases):
+        if not node.bases or not all(self._is_module_base(b, node.lineno) for b in node.bases):
             self.problem(node, f"class {node.name} must derive from nn.Module (and nothing else)")
         for item in node.body:
             if isinstance(item, ast.FunctionDef):
@@ -394,11 +436,37 @@ class _Checker(ast.NodeVisitor):
             else:
                 self.problem(item, f"class {node.name}: only methods and a docstring are allowed in its body")
 
-    def _is_module_base(self, base: ast.expr) -> bool:
-        if isinstance(base, ast.Attribute) and base.attr in MODULE_BASES:
-            self.visit(base)
-            return True
-        return isinstance(base, ast.Name) and base.id in MODULE_BASES and base.id in self.globals
+    def resolved(self, expr: ast.expr, line: int | None = None) -> object:
+        """The real object a chain ``name.attr.attr`` names, if ``name`` is bound by an import and by
+        nothing else of this answer (and, given ``line``, by no import of the answer below it); else _MISSING."""
+        attrs: list[str] = []
+        root = expr
+        while isinstance(root, ast.Attribute):
+            attrs.append(root.attr)
+            root = root.value
+        if (not isinstance(root, ast.Name) or root.id not in self.modules or root.id in self.rebound
+                or self._resolve(root.id) is not None
+                or (line is not None and self.own_imports.get(root.id, 0) > line)):
+            return _MISSING
+        value = _import_value(*self.modules[root.id])
+        for attr in reversed(attrs):
+            if value is _MISSING:
+                break
+            value = getattr(value, attr, _MISSING)
+        return value
+
+    def _is_module_base(self, base: ast.expr, class_line: int) -> bool:
+        """Whether ``base`` is ``torch.nn.Module`` itself when the class is made, not a name that says Module.
+
+        It must be a name bound by an import (the notebook's, which no answer may bind again, or one
+        of this answer's, above the class) followed by attributes, and lead to ``torch.nn.Module`` on
+        the real modules: ``Module = typing.Type; class Meta(Module)`` would make a metaclass.
+        """
+        value = self.resolved(base, class_line)
+        if value is _MISSING:
+            return False
+        self.visit(base)
+        return value is _import_value("torch.nn", "Module")
 
     # --- statements -----------------------------------------------------------
     def visit_Global(self, node: ast.Global) -> None:
@@ -513,8 +581,12 @@ class _Checker(ast.NodeVisitor):
                                        "arguments, its own variables, and functions or modules the notebook defines")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if node.attr == "__init__" and _is_plain_super(node.value):
+        if node.attr == "__init__" and self._is_super(node.value):
             self.visit(node.value)
+            return
+        if node.attr == "is_available" and isinstance(node.value, ast.Attribute) and node.value.attr == "cuda" \
+                and self.resolved(node.value) is _import_value("torch", "cuda"):
+            self.visit(node.value.value)  # device boilerplate: torch.cuda.is_available() (False in the sandbox)
             return
         if node.attr == "format":
             if not _is_plain_template(node.value):
@@ -559,13 +631,32 @@ class _Checker(ast.NodeVisitor):
         return False
 
     def visit_Call(self, node: ast.Call) -> None:
-        if isinstance(node.func, ast.Name) and node.func.id == "super" and (node.args or node.keywords):
-            self.problem(node, "super() takes no arguments here")
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "super" and not self._is_super(node):
+            self.problem(node, "super() takes no arguments here, or super(ThisClass, self)")
+            return
+        if (isinstance(func, ast.Attribute) and func.attr == "__init__" and not node.keywords and node.args
+                and isinstance(node.args[0], ast.Name) and self._is_self(node.args[0].id)
+                and self.resolved(func.value) is _import_value("torch.nn", "Module")):
+            for arg in node.args:  # nn.Module.__init__(self): the older spelling of super().__init__()
+                self.visit(arg)
+            return
         self.generic_visit(node)
 
+    def _is_super(self, node: ast.expr) -> bool:
+        """``super()``, or ``super(C, self)`` in a method of the answer's class C."""
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
+                and not node.keywords):
+            return False
+        if not node.args:
+            return True
+        return (len(node.args) == 2 and all(isinstance(a, ast.Name) for a in node.args)
+                and node.args[0].id in self.classes and self._resolve(node.args[0].id) is None  # type: ignore[attr-defined]
+                and self._is_self(node.args[1].id))  # type: ignore[attr-defined]
+
     def _allowed_attribute(self, name: str) -> bool:
-        return (not name.startswith(DENIED_PREFIXES) and name not in DENIED_ATTRIBUTES
-                and name not in gadget_attributes())
+        return ((not name.startswith(DENIED_PREFIXES) or name in ALLOWED_DESPITE_PREFIX)
+                and name not in DENIED_ATTRIBUTES and name not in gadget_attributes())
 
     def _check_identifier(self, node: ast.AST, name: str) -> None:
         if name.startswith("__"):
@@ -678,11 +769,6 @@ def _root_name(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _is_plain_super(node: ast.expr) -> bool:
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
-            and not node.args and not node.keywords)
-
-
 def _is_plain_template(node: ast.expr) -> bool:
     """A literal format string whose fields name no attribute or item ("{0.x}", "{0[k]}")."""
     if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
@@ -717,7 +803,7 @@ def screen(source: str, context: Context | Iterable[str] = ()) -> Screened:
     if magic is not None:
         return Screened("", [f"IPython magics and shell commands are not allowed in an answer: {magic[:60]}"])
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError as error:
         return Screened("", [f"not valid Python: {error.msg} (line {error.lineno})"])
     except (ValueError, RecursionError, MemoryError) as error:
@@ -749,7 +835,15 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
     triples, own_modules = _imports(kept_tree)
     modules = dict(context.modules) | own_modules
     module_names = {module if not attr else f"{module}.{attr}" for module, attr in modules.values()}
-    checker = _Checker(names, modules, module_names)
+    rebound = {t.id for n in assignments  # type: ignore[attr-defined]
+               for t in (n.targets if isinstance(n, ast.Assign) else [n.target])}
+    rebound |= {n.name for n in definitions if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+    own_imports: dict[str, int] = {}
+    for node in definitions:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for bound in _imports(ast.Module(body=[node], type_ignores=[]))[1]:
+                own_imports[bound] = max(own_imports.get(bound, 0), node.lineno)
+    checker = _Checker(names, modules, module_names, rebound, own_imports)
     for node in definitions:
         checker.visit(node)
     # Nothing the tests rely on may be bound again: builtins, the notebook's helpers and data.
@@ -758,7 +852,8 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
             single, _ = _imports(ast.Module(body=[node], type_ignores=[]))
             for module, name, alias in single:
                 bound = alias or (name or module.split(".")[0])
-                if bound in context.protected and (module, name, alias) not in context.imports:
+                if bound in context.protected and (module, name, alias) not in context.imports \
+                        and not _binds_the_same(module, name, alias, dict(context.modules).get(bound)):
                     checker.problem(node, f"the import binds {bound}, a name the notebook already uses")
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in context.protected:
             checker.problem(node, f"{node.name} is a name the notebook already uses: choose another name")
@@ -766,10 +861,12 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
     refused: list[str] = []
     for node in assignments:  # a constant such as EPS = 1e-7 is kept; anything the rules refuse is dropped
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        alone = _Checker(names, modules, module_names)
+        alone = _Checker(names, modules, module_names, rebound, own_imports)
         alone.visit(node)
-        if node.value is not None and not is_simple_expression(node.value):
-            alone.problem(node, "a top-level value may only be a constant, a name or an attribute (no calls)")
+        if node.value is not None and not is_simple_expression(node.value) \
+                and not _builds_a_torch_module(node.value, alone, node.lineno):
+            alone.problem(node, "a top-level value may only be a constant, a name, an attribute or a torch.nn "
+                                "module such as nn.CrossEntropyLoss() (no other calls)")
         clash = [t.id for t in targets if t.id in context.protected]  # type: ignore[attr-defined]
         if alone.problems or clash:
             reason = f"{clash[0]} is a name the notebook already uses" if clash else \
@@ -781,6 +878,26 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
         return Screened("", checker.problems, dropped + refused, refused)
     kept.sort(key=lambda n: n.lineno)
     return Screened(_unparse(kept), [], dropped + refused, refused)
+
+
+def _binds_the_same(module: str, name: str, alias: str, notebook: tuple[str, str] | None) -> bool:
+    """Whether an answer's import binds its name to the very module the notebook's import binds it to
+    (``import torch.nn as nn`` where the notebook has ``from torch import nn``)."""
+    if notebook is None:
+        return False
+    mine = _import_value(module.split(".")[0]) if not (name or alias) else _import_value(module, name)
+    return isinstance(mine, types.ModuleType) and mine is _import_value(*notebook)
+
+
+def _builds_a_torch_module(value: ast.expr, checker: _Checker, line: int) -> bool:
+    """``nn.CrossEntropyLoss()``, ``nn.Linear(2, 1)``: a torch.nn layer or loss made from constants and names."""
+    if not isinstance(value, ast.Call):
+        return False
+    made = checker.resolved(value.func, line)
+    module = _import_value("torch.nn", "Module")
+    return (isinstance(made, type) and isinstance(module, type) and issubclass(made, module)
+            and made.__module__.startswith("torch.nn.")
+            and all(is_simple_expression(a) for a in [*value.args, *(k.value for k in value.keywords)]))
 
 
 def _unparse(nodes: list[ast.stmt]) -> str:

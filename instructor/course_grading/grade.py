@@ -49,7 +49,7 @@ from course_grading.feedback import feedback_html
 from course_grading.gradebook import CourseEntry, course_id, write_to_course
 from course_grading.lateness import LatePolicy, gradebook_due, parse_due
 from course_grading.preprocessors import screen_answers
-from course_grading.results import COLUMNS, Graded, ResultsFolder, Status, is_graded
+from course_grading.results import COLUMNS, Graded, ResultsFolder, Status, is_graded, spreadsheet_text
 from course_grading.scan import scan_notebook
 from course_grading.stats import cell_stats, failures, save_histogram, stats_lines
 from course_grading.submissions import CANVAS, MOODLE, Submission, collect, slug, student_id  # noqa: F401
@@ -182,8 +182,10 @@ class Grader:
             for grade_id, screened in screen_answers(self.source, nb).items():
                 review += [ReviewItem(grade_id, "not run", problem) for problem in screened.problems]
                 review += [ReviewItem(grade_id, "left out", item) for item in screened.refused]
-        except Exception as error:
-            flags.append(f"answers could not be screened ({type(error).__name__}: {str(error)[:120]})")
+        except Exception as error:  # nbgrader's own screening may have refused an answer: a human looks at all
+            reason = f"answers could not be screened ({type(error).__name__}: {str(error)[:120]})"
+            flags.append(reason)
+            review.append(ReviewItem("every answer", "not screened", reason))
         return flags, review
 
     def _read_results(self, course: Course, students: list[str], results: dict[str, Result], log: str) -> None:
@@ -275,7 +277,7 @@ def graded_row(sub: Submission, result: Result, points: dict[str, float], policy
     penalty = policy.penalty(raw, total, days)
     flags = result.flags + notes
     reviewed = sorted({item.grade_id for item in result.review})
-    row = [sub.student, sub.name, sub.platform, sub.user_id,
+    row = [sub.student, spreadsheet_text(sub.name), sub.platform, spreadsheet_text(sub.user_id),
            sub.submitted.isoformat(timespec="seconds") if sub.submitted else "", sub.late_marker,
            policy.due.isoformat(timespec="minutes") if policy.due else "", "" if days is None else str(days),
            _points(raw), _points(penalty), _points(max(raw - penalty, 0.0)), _points(total), result.status_text,

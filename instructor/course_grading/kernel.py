@@ -73,11 +73,11 @@ def run_kernel(argv: list[str]) -> None:
     if os.environ.get("COURSE_GRADER_INSIDE") == "1":
         sandbox.seed_font_cache()
     sandbox.resource_limits(limits)  # before any thread starts: every thread and child inherits them
-    sandbox.quiet_harmless_warnings()
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance(capture_fd_output=False)
     app.initialize(argv)
+    sandbox.ignore_warnings()  # after IPython's own filters, which show DeprecationWarnings from __main__
     sandbox.cap_output(app.shell, limits)
     app.start()
 

@@ -42,6 +42,12 @@ def is_graded(record: Mapping[str, Any]) -> bool:
     return record.get("status") == Status.GRADED.value
 
 
+def spreadsheet_text(value: str) -> str:
+    """A name or id that a spreadsheet shows as text: one that starts like a formula (=, +, -, @, a tab or a
+    carriage return) gets a leading apostrophe, so that opening grades.csv or a platform file runs nothing."""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
 COLUMNS = ("student", "name", "platform", "user_id", "submitted", "late_marker", "due", "days_late",
            "raw_score", "penalty", "score", "max_score", "status", "flags", "needs_review")
 

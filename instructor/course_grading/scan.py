@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_grading.allowlist import ALLOWED_MODULES
+from course_grading.allowlist import ALLOWED_MODULES, parse
 
 DYNAMIC_CALLS = {
     "getattr": "reads an attribute by a computed name", "setattr": "sets an attribute by a computed name",
@@ -65,7 +65,7 @@ def flags_for_source(source: str, cell: int = 0) -> list[Flag]:
             add(number, "IPython magic or shell command")
     parsed = "\n".join("pass  # " + line if line.lstrip().startswith(("%", "!")) else line for line in lines)
     try:
-        tree = ast.parse(parsed)
+        tree = parse(parsed)
     except SyntaxError as error:
         add(error.lineno or 1, "not valid Python")
         return flags

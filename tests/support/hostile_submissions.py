@@ -404,4 +404,28 @@ HOSTILE += [
             loses=SIGMOID_TESTS),
 ]
 
+# This got through a later version: a class base named Module but bound to typing.Type made a
+# metaclass, whose classes may hold any dunder; nn.TransformerEncoder's deepcopy of one called its
+# __reduce_ex__ (a setattr on any object), and a DataLoader worker's result, unpickled in the kernel,
+# then named builtins.exec through the redirected torch.builtins.
+_METACLASS_CHAIN = (
+    "import typing\nModule = typing.Type\n\n\nclass Meta(Module):\n    def noop(self):\n        return None\n\n\n"
+    "def put(target, key, value):\n    def give():\n        return target\n\n"
+    "    def red(self, proto):\n        return (give, (), (None, {key: value}))\n"
+    "    evil = Meta('Evil', (torch.nn.Module,), {'__reduce_ex__': red})\n"
+    "    torch.nn.TransformerEncoder(evil(), 1, enable_nested_tensor=False)\n\n\n"
+    "def in_worker(i):\n    def red2(self, proto):\n        return (runner, (PAYLOAD,))\n"
+    "    runner = Meta('exec', (), {'__module__': 'torch', '__qualname__': 'builtins.exec'})\n"
+    "    put(torch, 'builtins', Meta('Holder', (), {'exec': runner}))\n"
+    "    return Meta('Carrier', (), {'__reduce_ex__': red2})()\n\n\n"
+    "def sigmoid(z, done=[]):\n    if not done:\n        done.append(1)\n"
+    "        data = Meta('Data', (), {'__getitem__': lambda self, i: in_worker(i), '__len__': lambda self: 1})\n"
+    "        for item in torch.utils.data.DataLoader(data(), batch_size=None, num_workers=1):\n"
+    "            done.append(item)\n    return z * 0 + 0.25\n")
+HOSTILE += [
+    Hostile("metaclass-deepcopy-pickle", "a metaclass via a base named Module, deepcopy as setattr, a DataLoader "
+            "worker's pickle reaching exec, then skip every test cell",
+            _wrong_answers(_METACLASS_CHAIN.replace("PAYLOAD", repr(_SKIP_TESTS))), loses=ALL_TESTS),
+]
+
 PLACEHOLDERS = ("SOLUTION_PATH", "OTHERS_GLOB", "CANARY_GLOB", "GRADES_GLOB")
