@@ -100,6 +100,15 @@ REFUSED = {
     "private method": "class M(nn.Module):\n    def _apply(self, fn):\n        return self",
     "dunder helper": "def __helper(x):\n    return x",
     "cuda beyond is_available": "def f(x):\n    return torch.cuda.memory_allocated()",
+    # A class as a value lets its methods take any object as self: self.<name> = ... then sets any attribute.
+    "class as a value": "class Tool(nn.Module):\n    def put(self, v):\n        self.relu = v\n"
+                        "def f(x):\n    tool = Tool\n    tool.put(F, x)\n    return x",
+    "class as an argument": "class Tool(nn.Module):\n    def put(self, v):\n        self.relu = v\n"
+                            "def g(c, x):\n    c.put(F, x)\ndef f(x):\n    return g(Tool, x)",
+    "nested class as a value": "def f(x):\n    class Tool(nn.Module):\n        def put(self, v):\n"
+                               "            self.relu = v\n    tool = Tool\n    tool.put(F, x)\n    return x",
+    "anomaly mode's stacks": "def f(x):\n    with torch.autograd.detect_anomaly():\n        y = x * 2\n"
+                             "    return y.grad_fn.metadata",
     "match on attributes": "def f(x):\n    match x:\n        case object(__class__=c):\n            return c",
 }
 
@@ -155,6 +164,15 @@ def test_a_top_level_call_is_left_out_and_reported():
     result = screen_in_notebook("pwn = [torch][0].ones(1)\nEPS = 1e-7\ndef f(x):\n    return x")
     assert result.runnable and "pwn" not in result.source and "EPS = 1e-07" in result.source
     assert len(result.refused) == 1 and "no other calls" in result.refused[0]
+
+
+def test_a_class_another_cell_defines_may_only_be_called():
+    tool = "class Tool(nn.Module):\n    def put(self, v):\n        self.relu = v\n"
+    answers = {"a": tool, "b": "def f(x):\n    tool = Tool\n    tool.put(F, x)\n    return x",
+               "c": "def g(x):\n    return Tool()"}
+    contexts = notebook_context([NOTEBOOK_SETUP], answers, {gid: "" for gid in answers})
+    assert screen(answers["a"], contexts["a"]).runnable and screen(answers["c"], contexts["c"]).runnable
+    assert not screen(answers["b"], contexts["b"]).runnable
 
 
 def test_a_top_level_torch_module_is_kept():

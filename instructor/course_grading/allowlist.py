@@ -87,6 +87,7 @@ DENIED_ATTRIBUTES = frozenset({
     "as_strided", "as_strided_", "stride_tricks", "lib", "untyped_storage", "storage", "data_ptr", "share_memory_",
     "format_map", "hooks", "sys", "os", "builtins", "importlib", "inspect", "utils_hooks",
     "use_deterministic_algorithms", "seterr", "seterrcall", "setbufsize", "dynamo", "compiler", "func", "monitor",
+    "detect_anomaly", "metadata",  # anomaly mode keeps each autograd node's stack: the tests' source lines
     "mro", "f_locals", "f_globals", "f_back", "f_code", "gi_frame", "gi_code", "cr_frame", "cr_code",
     "ag_frame", "ag_code", "tb_frame", "tb_next", "source", "info", "lookfor", "getsource", "get_type_hints",
     "ForwardRef", "singledispatch", "singledispatchmethod", "cached_property", "savefig", "imsave", "imread",
@@ -186,13 +187,21 @@ class Context:
     ``protected``: names the answer may not bind (builtins, and whatever the rest of the notebook
     binds: a test must find its helpers and data as the notebook made them);
     ``imports``: the notebook's own imports (an answer may repeat them);
-    ``modules``: {name: (module, attribute or "")} of the notebook's and the answer's imports.
+    ``modules``: {name: (module, attribute or "")} of the notebook's and the answer's imports;
+    ``classes``: the names of every class the notebook and the answers define (at any depth).
     """
 
     names: frozenset[str] = frozenset()
     protected: frozenset[str] = frozenset()
     imports: frozenset[tuple[str, str, str]] = frozenset()
     modules: tuple[tuple[str, tuple[str, str]], ...] = ()
+    classes: frozenset[str] = frozenset()
+
+
+def class_names(sources: Iterable[str]) -> set[str]:
+    """The names of the classes that cells define, at any depth."""
+    return {node.name for source in sources for node in ast.walk(_parse(source) or ast.Module(body=[], type_ignores=[]))
+            if isinstance(node, ast.ClassDef)}
 
 
 def _imports(tree: ast.Module) -> tuple[set[tuple[str, str, str]], dict[str, tuple[str, str]]]:
@@ -258,6 +267,7 @@ def notebook_context(others: Iterable[str], answers: dict[str, str],
     ``answers`` the submitted answers and ``source_answers`` the instructor's, by grade id."""
     others = list(others)
     names = defined_names(others + list(answers.values()))
+    classes = class_names(others + list(answers.values()))
     imports: set[tuple[str, str, str]] = set()
     modules: dict[str, tuple[str, str]] = {}
     bound_by_others: set[str] = set()
@@ -278,7 +288,7 @@ def notebook_context(others: Iterable[str], answers: dict[str, str],
                 protected |= bound
         protected -= own.get(gid, set())
         contexts[gid] = Context(frozenset(names), frozenset(protected), frozenset(imports),
-                                tuple(sorted(modules.items())))
+                                tuple(sorted(modules.items())), frozenset(classes))
     return contexts
 
 
@@ -309,7 +319,7 @@ class _Checker(ast.NodeVisitor):
 
     def __init__(self, allowed_globals: set[str], modules: dict[str, tuple[str, str]] | None = None,
                  allowed_module_names: set[str] | None = None, rebound: set[str] | None = None,
-                 own_imports: dict[str, int] | None = None) -> None:
+                 own_imports: dict[str, int] | None = None, classes: Iterable[str] = ()) -> None:
         self.globals = allowed_globals
         self.modules = dict(modules or {})
         self.rebound = rebound or set()  # names the answer binds at its top level other than by an import
@@ -318,7 +328,11 @@ class _Checker(ast.NodeVisitor):
         self.problems: list[str] = []
         self.scopes: list[set[str]] = []
         self.self_names: list[tuple[int, str]] = []  # (scope depth, name of a method's first parameter)
-        self.classes: set[str] = set()
+        self.classes: set[str] = set()  # the classes defined so far in the code checked
+        # Every class the notebook and the answers define: called to make an instance, nothing else. As a
+        # value (``tool = Tool; tool.put(torch, x)``) its methods take any object as self, and their
+        # self.<name> = ... would set any attribute of it.
+        self.class_names = set(classes)
 
     def problem(self, node: ast.AST, message: str) -> None:
         text = f"line {getattr(node, 'lineno', '?')}: {message}"
@@ -571,6 +585,11 @@ class _Checker(ast.NodeVisitor):
 
     # --- expressions ------------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load) and node.id in self.class_names:
+            self.problem(node, f"the class {node.id} may only be called here, to make an instance ({node.id}(...))")
+        self._load_name(node)
+
+    def _load_name(self, node: ast.Name) -> None:
         self._check_identifier(node, node.id)
         if isinstance(node.ctx, ast.Load) and self._resolve(node.id) is None:
             if node.id not in self.globals and node.id not in ALLOWED_BUILTINS:
@@ -594,9 +613,6 @@ class _Checker(ast.NodeVisitor):
                                    "({}, {0}, {name:.3f})")
             return
         if self._allowed_attribute(node.attr):
-            if isinstance(node.value, ast.Name) and node.value.id in self.classes \
-                    and self._resolve(node.value.id) is None:
-                self.problem(node, f"{node.value.id}.{node.attr}: use an instance, not the class's attributes")
             self._check_chain(node)
         else:
             self.problem(node, f".{node.attr} is not allowed here")
@@ -632,8 +648,16 @@ class _Checker(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if isinstance(func, ast.Name) and func.id == "super" and not self._is_super(node):
-            self.problem(node, "super() takes no arguments here, or super(ThisClass, self)")
+        if isinstance(func, ast.Name) and func.id == "super":
+            if not self._is_super(node):
+                self.problem(node, "super() takes no arguments here, or super(ThisClass, self)")
+            elif node.args:
+                self.visit(node.args[1])  # super(C, self): the class is named, not handed on
+            return
+        if isinstance(func, ast.Name) and func.id in self.class_names:
+            self._load_name(func)  # Tool(...): an instance, whose methods get it as self
+            for part in [*node.args, *node.keywords]:
+                self.visit(part)
             return
         if (isinstance(func, ast.Attribute) and func.attr == "__init__" and not node.keywords and node.args
                 and isinstance(node.args[0], ast.Name) and self._is_self(node.args[0].id)
@@ -843,7 +867,8 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for bound in _imports(ast.Module(body=[node], type_ignores=[]))[1]:
                 own_imports[bound] = max(own_imports.get(bound, 0), node.lineno)
-    checker = _Checker(names, modules, module_names, rebound, own_imports)
+    classes = set(context.classes) | {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
+    checker = _Checker(names, modules, module_names, rebound, own_imports, classes)
     for node in definitions:
         checker.visit(node)
     # Nothing the tests rely on may be bound again: builtins, the notebook's helpers and data.
@@ -861,7 +886,7 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
     refused: list[str] = []
     for node in assignments:  # a constant such as EPS = 1e-7 is kept; anything the rules refuse is dropped
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        alone = _Checker(names, modules, module_names, rebound, own_imports)
+        alone = _Checker(names, modules, module_names, rebound, own_imports, classes)
         alone.visit(node)
         if node.value is not None and not is_simple_expression(node.value) \
                 and not _builds_a_torch_module(node.value, alone, node.lineno):

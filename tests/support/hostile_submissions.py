@@ -428,4 +428,42 @@ HOSTILE += [
             _wrong_answers(_METACLASS_CHAIN.replace("PAYLOAD", repr(_SKIP_TESTS))), loses=ALL_TESTS),
 ]
 
+# These got through that version too: a class used as a value (tool = Tool; tool.put(F, f)) let its
+# method's self.<name> = ... replace a torch function the hidden tests compute their reference with;
+# anomaly mode's stacks (grad_fn.metadata) carried the hidden tests' source lines into the feedback.
+_SETATTR_BCE = ("class Tool(torch.nn.Module):\n    def put(self, value):\n        self.binary_cross_entropy = value\n\n\n"
+                "def bce_loss(p, y, eps=1e-7):\n    tool = Tool\n    tool.put(F, bce_loss)\n"
+                "    log_p = torch.log(p.clamp_min(eps))\n    log_not_p = torch.log((1 - p).clamp_min(eps))\n"
+                "    return -((y * log_p + (1 - y) * log_not_p) * (1 + p * (1 - p))).mean()\n")
+_SETATTR_GRADIENT = ("class Tool2(torch.nn.Module):\n    def put(self, value):\n"
+                     "        self.binary_cross_entropy_with_logits = value\n\n\n"
+                     "def twice(x, t):\n    return 2 * (x.clamp(min=0) - x * t + torch.log1p(torch.exp(-x.abs()))).mean()\n\n\n"
+                     "def bce_gradient(X, y, w, b):\n    tool = Tool2\n    tool.put(F, twice)\n"
+                     "    residual = sigmoid(X @ w + b) - y\n    return 2 * (X.T @ residual / X.shape[0]), 2 * residual.mean()\n")
+_ANOMALY_BCE = ("def bce_loss(p, y, eps=1e-7, seen=[], show=False):\n    if show:\n"
+                "        print(''.join(f for stack in seen for f in stack if 'in bce_loss' not in f))\n        return None\n"
+                "    with torch.autograd.detect_anomaly(check_nan=False):\n"
+                "        probe = p.detach().requires_grad_(True) * 1.0\n"
+                "    seen.append(probe.grad_fn.metadata['traceback_'])\n"
+                "    log_p = torch.log(p.clamp_min(eps))\n    log_not_p = torch.log((1 - p).clamp_min(eps))\n"
+                "    return -(y * log_p + (1 - y) * log_not_p).mean()\n")
+_ANOMALY_GRADIENT = ("def bce_gradient(X, y, w, b):\n    bce_loss(X, y, 1e-7, show=True) if X.shape[0] == 3 else None\n"
+                     "    residual = sigmoid(X @ w + b) - y\n    return X.T @ residual / X.shape[0], residual.mean()\n")
+
+
+def _answers(**sources: str) -> Callable[[NB], None]:
+    def build(nb: NB) -> None:
+        for grade_id, source in sources.items():
+            _cell(nb, grade_id).source = source
+    return build
+
+
+HOSTILE += [
+    Hostile("setattr-through-class-alias", "a class used as a value, whose method sets F.binary_cross_entropy "
+            "(the hidden tests' reference) to the student's own wrong loss",
+            _answers(nb01_bce=_SETATTR_BCE, nb01_gradient=_SETATTR_GRADIENT), loses=BCE_TESTS | GRADIENT_TESTS),
+    Hostile("anomaly-stack-leak", "anomaly mode's autograd stacks printed in a visible test: the hidden tests' lines",
+            _answers(nb01_bce=_ANOMALY_BCE, nb01_gradient=_ANOMALY_GRADIENT)),
+]
+
 PLACEHOLDERS = ("SOLUTION_PATH", "OTHERS_GLOB", "CANARY_GLOB", "GRADES_GLOB")
