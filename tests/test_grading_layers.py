@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import copy
+from html import escape as html_escape
 
 import nbformat
 import pytest
@@ -364,3 +365,22 @@ def test_the_allowlist_parses_safely_from_several_threads():
     finally:
         gc.set_threshold(*threshold)
     assert not errors, errors[0]
+
+
+def test_feedback_replaces_any_printed_line_of_the_hidden_tests():
+    """However a student's code came to print a hidden test's line (a stack it kept, say), the page has a note."""
+    from course_grading.feedback import HIDDEN_LINE_NOTE, hidden_test_lines
+
+    nb = _graded_notebook()
+    secret = hidden_test_lines(nb)
+    line = max(secret, key=len)
+    visible = next(c for c in nb.cells if cell_grade_id(c) == "nb01_sigmoid_tests")
+    visible.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"ok\n  File x, line 3\n    {line}\nend"),
+                       nbformat.v4.new_output("error", ename="ValueError", evalue=line, traceback=[])]
+    points = {"nb01_sigmoid_tests": 1.0, "nb01_sigmoid_hidden_tests": 2.0}
+    page = feedback_html(nb, {"nb01_sigmoid_tests": 1.0, "nb01_sigmoid_hidden_tests": 2.0}, points, "t")
+    assert html_escape(line) not in page and line not in page
+    assert page.count(HIDDEN_LINE_NOTE) == 2 and "ok\n" in page and "end</pre>" in page
+    assert len(secret) > 5 and all("BEGIN HIDDEN" not in s for s in secret)
+    visible_lines = {text.strip() for c in nb.cells for text in strip_hidden_tests(c.source).splitlines()}
+    assert not secret & visible_lines, "a line students can see anyway is not hidden"

@@ -9,7 +9,10 @@ source and executed) into a standalone HTML page with no script at all:
   only as escaped text and validated PNG images (no HTML or JavaScript from
   any output); a hidden test cell shows only its score and the last line of
   its error (``AssertionError: ...``); other cells show no output;
-- every graded cell shows its score.
+- every graded cell shows its score;
+- an output line that holds a line of the hidden tests (found nowhere else in
+  the notebook) is replaced by a note: whatever way a student's code came to
+  print one, it does not reach the page.
 """
 
 from __future__ import annotations
@@ -56,10 +59,35 @@ def strip_hidden_tests(source: str) -> str:
     return "\n".join(lines)
 
 
-def _text(text: Any) -> str:
+HIDDEN_LINE_NOTE = "[a line of the hidden tests was here]"
+
+
+def hidden_test_lines(nb: NotebookNode, shortest: int = 12) -> frozenset[str]:
+    """The lines of the notebook's hidden tests (stripped, at least ``shortest`` characters) that stand
+    nowhere else in it: the code the feedback must never show."""
+    hidden: set[str] = set()
+    public: set[str] = set()
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        text = cell.get("source", "")
+        inside = False
+        for line in ("".join(text) if isinstance(text, list) else str(text)).splitlines():
+            if BEGIN_HIDDEN in line:
+                inside = True
+            elif END_HIDDEN in line:
+                inside = False
+            else:
+                (hidden if inside else public).add(line.strip())
+    return frozenset(line for line in hidden - public if len(line) >= shortest)
+
+
+def _text(text: Any, secret: frozenset[str] = frozenset()) -> str:
     text = "".join(text) if isinstance(text, list) else str(text)
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT] + "\n[... cut]"
+    if secret:
+        text = "\n".join(HIDDEN_LINE_NOTE if any(s in line for s in secret) else line for line in text.split("\n"))
     return html.escape(text)
 
 
@@ -76,22 +104,23 @@ def _png(data: Any) -> str | None:
     return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(raw).decode()}">'
 
 
-def _error_line(output: NotebookNode) -> str:
-    return f'<pre class="out err">{_text(output.get("ename", "Error"))}: {_text(output.get("evalue", ""))}</pre>'
+def _error_line(output: NotebookNode, secret: frozenset[str]) -> str:
+    return (f'<pre class="out err">{_text(output.get("ename", "Error"), secret)}: '
+            f'{_text(output.get("evalue", ""), secret)}</pre>')
 
 
-def _outputs(cell: NotebookNode, errors_only: bool) -> list[str]:
+def _outputs(cell: NotebookNode, errors_only: bool, secret: frozenset[str]) -> list[str]:
     parts: list[str] = []
     images = 0
     for output in cell.get("outputs", [])[:100]:
         kind = output.get("output_type")
         if kind == "error":
-            parts.append(_error_line(output))
+            parts.append(_error_line(output, secret))
         elif errors_only:
             continue
         elif kind == "stream":
             css = "out err" if output.get("name") == "stderr" else "out"
-            parts.append(f'<pre class="{css}">{_text(output.get("text", ""))}</pre>')
+            parts.append(f'<pre class="{css}">{_text(output.get("text", ""), secret)}</pre>')
         elif kind in ("display_data", "execute_result"):
             data = output.get("data", {})
             image = _png(data["image/png"]) if "image/png" in data and images < MAX_IMAGES else None
@@ -99,7 +128,7 @@ def _outputs(cell: NotebookNode, errors_only: bool) -> list[str]:
                 images += 1
                 parts.append(image)
             elif "text/plain" in data:
-                parts.append(f'<pre class="out">{_text(data["text/plain"])}</pre>')
+                parts.append(f'<pre class="out">{_text(data["text/plain"], secret)}</pre>')
     return parts
 
 
@@ -107,6 +136,7 @@ def feedback_html(nb: NotebookNode, scores: dict[str, float], points: dict[str, 
     """A standalone page for one student: score, then each cell as described above."""
     total, top = sum(scores.values()), sum(points.values())
     body = [f"<h1>{html.escape(title)}</h1>", f'<p class="score">Score: {total:g} / {top:g}</p>']
+    secret = hidden_test_lines(nb)
     for cell in nb.cells:
         grade_id = cell_grade_id(cell)
         text = cell.get("source", "")
@@ -122,7 +152,7 @@ def feedback_html(nb: NotebookNode, scores: dict[str, float], points: dict[str, 
                 css = "full" if got == points[grade_id] else "lost"
                 parts.append(f'<p class="score {css}">{html.escape(grade_id)}: {got:g} / {points[grade_id]:g}</p>')
             if is_solution(cell) or grade_id in points:
-                parts += _outputs(cell, errors_only=hidden)
+                parts += _outputs(cell, errors_only=hidden, secret=secret)
         parts.append("</div>")
         body.append("\n".join(parts))
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
