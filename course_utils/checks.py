@@ -23,7 +23,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 import torch
@@ -253,33 +253,34 @@ def check_warning_free(func: Callable[..., Any], *args: Any, name: str, hint: st
                       "to stderr, and a test cell that writes to stderr scores zero")
 
 
-# What some exercises ask the student to write by hand, by the name a message gives each call.
-LIBRARY_SIGMOID: dict[str, Callable[..., Any]] = {
+# What some exercises ask the student to write by hand, by the name a message gives each call
+# (read-only: a student's code must not be able to empty what a test forbids).
+LIBRARY_SIGMOID: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "torch.sigmoid": torch.sigmoid, "torch.sigmoid_": torch.sigmoid_, "Tensor.sigmoid": torch.Tensor.sigmoid,
     "Tensor.sigmoid_": torch.Tensor.sigmoid_, "torch.special.expit": torch.special.expit,
     "F.logsigmoid": F.logsigmoid,
-}
+})
 # nn.BCELoss and nn.BCEWithLogitsLoss call these too.
-LIBRARY_BCE: dict[str, Callable[..., Any]] = {
+LIBRARY_BCE: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "F.binary_cross_entropy": F.binary_cross_entropy,
     "F.binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
     "torch.binary_cross_entropy_with_logits": torch.binary_cross_entropy_with_logits,
-}
-LIBRARY_SOFTMAX: dict[str, Callable[..., Any]] = {
+})
+LIBRARY_SOFTMAX: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "torch.softmax": torch.softmax, "Tensor.softmax": torch.Tensor.softmax, "F.softmax": F.softmax,
     "torch.special.softmax": torch.special.softmax, "torch.log_softmax": torch.log_softmax,
     "Tensor.log_softmax": torch.Tensor.log_softmax, "F.log_softmax": F.log_softmax,
     "torch.special.log_softmax": torch.special.log_softmax,
-}
-LIBRARY_CROSS_ENTROPY: dict[str, Callable[..., Any]] = {
+})
+LIBRARY_CROSS_ENTROPY: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "F.cross_entropy": F.cross_entropy, "F.nll_loss": F.nll_loss, "torch.log_softmax": torch.log_softmax,
     "Tensor.log_softmax": torch.Tensor.log_softmax, "F.log_softmax": F.log_softmax,
     "torch.special.log_softmax": torch.special.log_softmax,
-}
-AUTOGRAD: dict[str, Callable[..., Any]] = {
+})
+AUTOGRAD: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "Tensor.backward": torch.Tensor.backward, "torch.autograd.backward": torch.autograd.backward,
     "torch.autograd.grad": torch.autograd.grad, "torch.autograd.forward_ad.make_dual": torch._make_dual,
-}
+})
 
 
 class _CallRecorder(TorchFunctionMode):

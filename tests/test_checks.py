@@ -335,3 +335,12 @@ def test_a_failed_checks_traceback_ends_at_the_test_line():
     assert "sigmoid(0): got" in shown and "check_close(torch.tensor([0.5])" in shown, shown
     assert "checks.py" not in shown and "raise AssertionError" not in shown, shown
     assert "assert z > 0, 'mine'" in own_shown and "AssertionError: mine" in own_shown, own_shown
+
+
+def test_the_tables_of_forbidden_calls_cannot_be_changed():
+    """A student's answer must not be able to empty what a test forbids (AUTOGRAD.update(...))."""
+    for table in (AUTOGRAD, LIBRARY_BCE, LIBRARY_CROSS_ENTROPY, LIBRARY_SIGMOID, LIBRARY_SOFTMAX):
+        with pytest.raises((TypeError, AttributeError)):
+            table.update({})  # type: ignore[attr-defined]
+        with pytest.raises(TypeError):
+            table["Tensor.backward"] = torch.kron  # type: ignore[index]

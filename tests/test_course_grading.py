@@ -301,3 +301,25 @@ def test_names_that_look_like_formulas_reach_spreadsheets_as_text(tmp_path):
     assert all(not cell.startswith(("=", "+", "-", "@")) for cell in canvas_rows([record], "01", 1.0)[2])
     assert grade.slug(record["name"]) == grade.slug(name)  # the same student on the next run
     assert [grade.spreadsheet_text(v) for v in ("Ana", "+1", "-x", "\tA")] == ["Ana", "'+1", "'-x", "'\tA"]
+
+
+def test_the_grading_kernel_loads_data_in_its_own_process():
+    """A worker's pickled batch, unpickled in the kernel, can name any function: no workers at grading."""
+    import subprocess
+    import sys
+
+    code = ("import os, torch\n"
+            "from torch.utils.data import DataLoader, TensorDataset\n"
+            "from course_grading import sandbox\n"
+            "sandbox.single_process_data_loading()\n"
+            "def pid(batch):\n"
+            "    return os.getpid()\n"
+            "data = TensorDataset(torch.arange(8.0))\n"
+            "for loader in (DataLoader(data, 2, False, None, None, 2, collate_fn=pid),\n"
+            "               DataLoader(data, batch_size=2, num_workers=2, prefetch_factor=4, persistent_workers=True,\n"
+            "                          collate_fn=pid)):\n"
+            "    assert loader.num_workers == 0 and set(loader) == {os.getpid()}, set(loader)\n"
+            "print([b.tolist() for (b,) in DataLoader(data, batch_size=4, num_workers=2)])\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0]]"

@@ -88,6 +88,7 @@ DENIED_ATTRIBUTES = frozenset({
     "format_map", "hooks", "sys", "os", "builtins", "importlib", "inspect", "utils_hooks",
     "use_deterministic_algorithms", "seterr", "seterrcall", "setbufsize", "dynamo", "compiler", "func", "monitor",
     "detect_anomaly", "metadata",  # anomaly mode keeps each autograd node's stack: the tests' source lines
+    "get_origin", "get_args",  # typing.get_origin(typing.Type) is the builtin type
     "mro", "f_locals", "f_globals", "f_back", "f_code", "gi_frame", "gi_code", "cr_frame", "cr_code",
     "ag_frame", "ag_code", "tb_frame", "tb_next", "source", "info", "lookfor", "getsource", "get_type_hints",
     "ForwardRef", "singledispatch", "singledispatchmethod", "cached_property", "savefig", "imsave", "imread",
@@ -145,8 +146,23 @@ def _definitions_in(body: Iterable[ast.stmt]) -> set[str]:
         elif isinstance(node, ast.Import):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            names.update(a.asname or a.name for a in node.names if a.name != "*")
+            names.update(a.asname or a.name for a in node.names
+                         if a.name != "*" and _usable(_import_value(node.module or "", a.name)))
     return names
+
+
+def _usable(value: object) -> bool:
+    """Whether an answer may use a name imported as ``value``: a module, a function or class, or a value
+    nobody can change (a number, a dtype, a frozen dataclass); never a dict, a list or a tensor of the
+    notebook's (``AUTOGRAD.update(...)`` would empty the calls a test forbids)."""
+    if value is _MISSING or isinstance(value, types.ModuleType) or callable(value):
+        return True
+    if isinstance(value, (int, float, complex, str, bytes, type(None))) or type(value).__name__ in ("dtype", "device"):
+        return True
+    if isinstance(value, (tuple, frozenset)):
+        return all(_usable(v) and not callable(v) for v in value)
+    params = getattr(type(value), "__dataclass_params__", None)
+    return bool(params is not None and params.frozen)
 
 
 def _bound_names(node: ast.AST) -> set[str]:

@@ -78,6 +78,7 @@ def run_kernel(argv: list[str]) -> None:
     app = IPKernelApp.instance(capture_fd_output=False)
     app.initialize(argv)
     sandbox.ignore_warnings()  # after IPython's own filters, which show DeprecationWarnings from __main__
+    sandbox.single_process_data_loading()
     sandbox.cap_output(app.shell, limits)
     app.start()
 

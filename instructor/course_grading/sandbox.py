@@ -10,7 +10,10 @@ These layers complete the operating-system confinement of
 - no warning is printed: nbgrader takes the points of a test cell that writes to
   stderr, and a warning from correct code (``float()`` of a tensor that
   requires grad, ``.T`` of a vector) must not cost them. A test that means to
-  grade warnings checks them itself (``course_utils.checks.check_warning_free``).
+  grade warnings checks them itself (``course_utils.checks.check_warning_free``);
+- a ``DataLoader`` loads in the kernel's own process, whatever ``num_workers``
+  says: nothing a worker process pickles is ever unpickled in the kernel (a
+  pickle can name any function, ``exec`` included).
 """
 
 from __future__ import annotations
@@ -44,6 +47,26 @@ def resource_limits(limits: Limits) -> list[str]:
 
 def ignore_warnings() -> None:
     warnings.simplefilter("ignore")
+
+
+def single_process_data_loading() -> None:
+    """Make every ``torch.utils.data.DataLoader`` load in this process (``num_workers=0``)."""
+    import inspect
+
+    from torch.utils.data import dataloader
+
+    original = dataloader.DataLoader.__init__
+    signature = inspect.signature(original)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.arguments["num_workers"] = 0
+        for name, value in (("prefetch_factor", None), ("persistent_workers", False)):
+            if name in bound.arguments:
+                bound.arguments[name] = value
+        original(*bound.args, **bound.kwargs)
+
+    dataloader.DataLoader.__init__ = __init__  # type: ignore[method-assign]
 
 
 def seed_font_cache(host_cache: Path = Path("/run/host-matplotlib")) -> None:

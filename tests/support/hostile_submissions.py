@@ -466,4 +466,35 @@ HOSTILE += [
             _answers(nb01_bce=_ANOMALY_BCE, nb01_gradient=_ANOMALY_GRADIENT)),
 ]
 
+# And these got through that one: typing.get_origin(typing.Type) is the builtin type, which made the
+# metaclass chain and a class as a value again; the notebook's tables of forbidden calls were dicts
+# an answer could empty with .update.
+_TYPE_ORIGIN_CHAIN = _METACLASS_CHAIN.replace(
+    "import typing\nModule = typing.Type\n\n\nclass Meta(Module):\n    def noop(self):\n        return None\n",
+    "import typing\nMeta = typing.get_origin(typing.Type)\n")
+_TYPE_ORIGIN_SETATTR = ("import typing\n\n\nclass Tool(torch.nn.Module):\n    def put(self, value):\n"
+                        "        self.binary_cross_entropy = value\n\n\n"
+                        "def bce_loss(p, y, eps=1e-7):\n    typing.get_origin(typing.Type)(Tool()).put(F, bce_loss)\n"
+                        "    log_p = torch.log(p.clamp_min(eps))\n    log_not_p = torch.log((1 - p).clamp_min(eps))\n"
+                        "    return -((y * log_p + (1 - y) * log_not_p) * (1 + p * (1 - p))).mean()\n")
+_EMPTY_TABLES_SIGMOID = ("def sigmoid(z):\n    LIBRARY_BCE.update({k: torch.kron for k in list(LIBRARY_BCE)})\n"
+                         "    AUTOGRAD.update({k: torch.kron for k in list(AUTOGRAD)})\n" + STABLE_SIGMOID)
+_LIBRARY_BCE = "def bce_loss(p, y, eps=1e-7):\n    return F.binary_cross_entropy(p.clamp(eps, 1 - eps), y)\n"
+_AUTOGRAD_GRADIENT = ("def bce_gradient(X, y, w, b):\n    w2 = w.detach().clone().requires_grad_(True)\n"
+                      "    b2 = b.detach().clone().requires_grad_(True)\n"
+                      "    loss = F.binary_cross_entropy_with_logits(X @ w2 + b2, y)\n"
+                      "    return torch.autograd.grad(loss, (w2, b2))\n")
+HOSTILE += [
+    Hostile("type-origin-chain", "typing.get_origin(typing.Type) as the metaclass of the deepcopy and pickle chain, "
+            "then skip every test cell", _wrong_answers(_TYPE_ORIGIN_CHAIN.replace("PAYLOAD", repr(_SKIP_TESTS))),
+            loses=ALL_TESTS),
+    Hostile("type-origin-class-value", "typing.get_origin(typing.Type)(Tool()), the class as a value, setting "
+            "F.binary_cross_entropy to the student's wrong loss", _answers(nb01_bce=_TYPE_ORIGIN_SETATTR),
+            loses=BCE_TESTS),
+    Hostile("empty-forbidden-tables", "LIBRARY_BCE and AUTOGRAD emptied with .update, then the library loss and "
+            "autograd where the exercise asks for them by hand",
+            _answers(nb01_sigmoid=_EMPTY_TABLES_SIGMOID, nb01_bce=_LIBRARY_BCE, nb01_gradient=_AUTOGRAD_GRADIENT),
+            loses=ALL_TESTS),
+]
+
 PLACEHOLDERS = ("SOLUTION_PATH", "OTHERS_GLOB", "CANARY_GLOB", "GRADES_GLOB")
