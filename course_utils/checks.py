@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from types import MappingProxyType, TracebackType
 from typing import Any
 
+import numpy
 import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
@@ -51,6 +52,7 @@ _float64 = torch.float64
 _isfinite = math.isfinite
 _isnan = math.isnan
 _type, _tuple, _len, _float, _abs, _int, _str = type, tuple, len, float, abs, int, str
+_numpy_float64 = numpy.float64  # what np.mean returns: a float, exactly
 _isinstance, _zip, _enumerate, _sum, _all, _round = isinstance, zip, enumerate, sum, all, round
 
 
@@ -176,7 +178,7 @@ def check_close(
     """Check that ``actual`` matches ``expected`` within ``atol + rtol * |expected|``.
 
     ``actual`` must be a tensor (or, when ``expected`` is a float, a 0-d tensor
-    or a float) of the same shape as ``expected``.
+    or a float, NumPy's float64 included) of the same shape as ``expected``.
     """
     __tracebackhide__ = True
     name = _require_name(name)
@@ -192,7 +194,7 @@ def check_close(
     else:
         raise InvalidArgumentError(f"expected must be a torch.Tensor or a number, got {_type(expected).__name__}")
 
-    if _type(actual) in (int, float) and expected_shape == ():
+    if _type(actual) in (int, float, _numpy_float64) and expected_shape == ():
         actual_values = [_float(actual)]  # type: ignore[arg-type]  # an int or float: checked
     else:
         check_tensor(actual, name=name, shape=expected_shape, finite=False, hint=hint)
@@ -258,13 +260,14 @@ def check_warning_free(func: Callable[..., Any], *args: Any, name: str, hint: st
 LIBRARY_SIGMOID: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "torch.sigmoid": torch.sigmoid, "torch.sigmoid_": torch.sigmoid_, "Tensor.sigmoid": torch.Tensor.sigmoid,
     "Tensor.sigmoid_": torch.Tensor.sigmoid_, "torch.special.expit": torch.special.expit,
-    "F.logsigmoid": F.logsigmoid,
+    "F.logsigmoid": F.logsigmoid, "F.glu": F.glu, "F.silu": F.silu,  # glu(a, b) = a * sigmoid(b)
 })
 # nn.BCELoss and nn.BCEWithLogitsLoss call these too.
 LIBRARY_BCE: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "F.binary_cross_entropy": F.binary_cross_entropy,
     "F.binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
     "torch.binary_cross_entropy_with_logits": torch.binary_cross_entropy_with_logits,
+    "F.soft_margin_loss": F.soft_margin_loss,  # log(1 + exp(-y z)): the same loss with labels -1 and 1
 })
 LIBRARY_SOFTMAX: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "torch.softmax": torch.softmax, "Tensor.softmax": torch.Tensor.softmax, "F.softmax": F.softmax,

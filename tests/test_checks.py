@@ -75,6 +75,9 @@ def test_check_close_passes_within_tolerance():
     check_close(torch.tensor(0.5), 0.5, name="scalar tensor against a float")
     check_close(0.5, 0.5 + 1e-9, name="float against a float")
     check_close(torch.tensor([1.0], dtype=torch.float64), torch.tensor([1.0]), name="dtypes may differ")
+    check_close(np.mean(np.array([0.5, 0.5])), 0.5, name="np.mean's float64, a float like any other")
+    with pytest.raises(AssertionError):
+        check_close(np.float64(0.7), 0.5, name="a wrong float64")
 
 
 def test_check_close_reports_the_worst_index_and_count():

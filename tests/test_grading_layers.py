@@ -110,6 +110,13 @@ REFUSED = {
                                "            self.relu = v\n    tool = Tool\n    tool.put(F, x)\n    return x",
     "anomaly mode's stacks": "def f(x):\n    with torch.autograd.detect_anomaly():\n        y = x * 2\n"
                              "    return y.grad_fn.metadata",
+    # A method read from a class written in Python is a function that takes any object as self.
+    "method read from a class": "def f(x):\n    return torch.optim.lr_scheduler.StepLR.state_dict(torch)['sys']",
+    "class through an alias": "def f(x):\n    cls = torch.optim.lr_scheduler.StepLR\n    return cls.state_dict(torch)",
+    "imported class's method": "from torch.optim.lr_scheduler import StepLR\ndef f(x):\n"
+                               "    StepLR.load_state_dict(F, {'relu': f})\n    return x",
+    "class handed on": "def g(c):\n    return c.state_dict(torch)\ndef f(x):\n    return g(torch.optim.lr_scheduler.StepLR)",
+    "autograd graph by hand": "def f(loss):\n    return [n for n, _ in loss.grad_fn.next_functions]",
     "match on attributes": "def f(x):\n    match x:\n        case object(__class__=c):\n            return c",
 }
 
@@ -149,6 +156,10 @@ ALLOWED = {
     "device boilerplate": "def f(x):\n    device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\n"
                           "    return x.to(device)",
     "autograd.functional": "def f(g, x):\n    return torch.autograd.functional.jacobian(g, x)",
+    "classes where they belong": "import numpy as np\ndef f(x: torch.Tensor, opt) -> torch.Tensor:\n"
+                                 "    assert isinstance(x, (torch.Tensor, np.ndarray))\n"
+                                 "    sched = torch.optim.lr_scheduler.StepLR(opt, 1)\n    state = sched.state_dict()\n"
+                                 "    return torch.from_numpy(x.numpy().astype(np.float64)) + torch.Tensor.sigmoid(x)",
     "everyday attributes": "def f(model, loader, W):\n    n = len(loader.dataset)\n    mods = list(model.modules())\n"
                            "    g = W.grad\n    return torch.linalg.norm(g) / n, torch.nn.functional.relu(g), mods",
 }

@@ -32,7 +32,13 @@ call, a ``print``, a loop), and checks what it keeps against an allowlist:
   IPython magics or shell commands;
 - classes only derive from ``torch.nn.Module`` itself: a base is followed on
   the real modules from a name only an import binds, so a name that merely
-  says ``Module`` (``Module = typing.Type``, a metaclass) is refused.
+  says ``Module`` (``Module = typing.Type``, a metaclass) is refused;
+- a class may only be called, be a base, a decorator, an annotation or
+  ``isinstance``'s second argument: handed on, or asked for a method written
+  in Python, it gives a function that takes any object as ``self``
+  (``StepLR.state_dict(torch)`` is ``torch.__dict__``);
+- of the notebook's imports, an answer uses modules, functions, classes and
+  values nobody can change, never its data (``AUTOGRAD.update(...)``).
 
 An answer that breaks a rule is not run at all: its exercise is graded as
 unanswered and the report says "needs review" with the reasons. Correct
@@ -44,6 +50,7 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import inspect
 import string
 import threading
 import types
@@ -89,6 +96,7 @@ DENIED_ATTRIBUTES = frozenset({
     "use_deterministic_algorithms", "seterr", "seterrcall", "setbufsize", "dynamo", "compiler", "func", "monitor",
     "detect_anomaly", "metadata",  # anomaly mode keeps each autograd node's stack: the tests' source lines
     "get_origin", "get_args",  # typing.get_origin(typing.Type) is the builtin type
+    "next_functions", "variable",  # walking the autograd graph by hand is autograd unseen by check_avoids
     "mro", "f_locals", "f_globals", "f_back", "f_code", "gi_frame", "gi_code", "cr_frame", "cr_code",
     "ag_frame", "ag_code", "tb_frame", "tb_next", "source", "info", "lookfor", "getsource", "get_type_hints",
     "ForwardRef", "singledispatch", "singledispatchmethod", "cached_property", "savefig", "imsave", "imread",
@@ -349,6 +357,11 @@ class _Checker(ast.NodeVisitor):
         # value (``tool = Tool; tool.put(torch, x)``) its methods take any object as self, and their
         # self.<name> = ... would set any attribute of it.
         self.class_names = set(classes)
+        # Nodes where a class may stand: called, a base, a decorator, an annotation, isinstance's second
+        # argument. Anywhere else, a class written in Python hands out its methods unbound: called with
+        # any object as self (torch.optim.lr_scheduler.StepLR.state_dict(torch)), they read or write
+        # that object's __dict__.
+        self.class_ok: set[int] = set()
 
     def problem(self, node: ast.AST, message: str) -> None:
         text = f"line {getattr(node, 'lineno', '?')}: {message}"
@@ -380,6 +393,7 @@ class _Checker(ast.NodeVisitor):
     def visit_FunctionDef(self, node: ast.FunctionDef, method_of: str | None = None) -> None:
         for decorator in node.decorator_list:
             if self._is_grad_mode(decorator, node.lineno):
+                self.class_ok.update(id(n) for n in ast.walk(decorator))
                 self.visit(decorator)
             else:
                 self.problem(node, f"the only decorators allowed here are torch.no_grad(), torch.inference_mode() "
@@ -399,9 +413,11 @@ class _Checker(ast.NodeVisitor):
                 self._check_identifier(a, a.arg)
                 if a.annotation is not None:
                     self._simple(a.annotation, f"the annotations of {node.name}")
+                    self.class_ok.update(id(n) for n in ast.walk(a.annotation))
                     self.visit(a.annotation)
         if node.returns is not None:
             self._simple(node.returns, f"the annotations of {node.name}")
+            self.class_ok.update(id(n) for n in ast.walk(node.returns))
             self.visit(node.returns)
         self_name = None
         positional = args.posonlyargs + args.args
@@ -495,6 +511,7 @@ class _Checker(ast.NodeVisitor):
         value = self.resolved(base, class_line)
         if value is _MISSING:
             return False
+        self.class_ok.update(id(n) for n in ast.walk(base))
         self.visit(base)
         return value is _import_value("torch.nn", "Module")
 
@@ -603,7 +620,14 @@ class _Checker(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load) and node.id in self.class_names:
             self.problem(node, f"the class {node.id} may only be called here, to make an instance ({node.id}(...))")
+        self._class_as_value(node, node.id)
         self._load_name(node)
+
+    def _class_as_value(self, node: ast.Name | ast.Attribute, path: str) -> None:
+        value = self.resolved(node)
+        if id(node) not in self.class_ok and isinstance(value, type) and _python_class(value):
+            self.problem(node, f"the class {path} may only be called here (or be a base, an annotation, "
+                               "isinstance's second argument), not handed on or asked for its methods")
 
     def _load_name(self, node: ast.Name) -> None:
         self._check_identifier(node, node.id)
@@ -629,7 +653,9 @@ class _Checker(ast.NodeVisitor):
                                    "({}, {0}, {name:.3f})")
             return
         if self._allowed_attribute(node.attr):
-            self._check_chain(node)
+            self._check_chain(node)  # refuses a method written in Python read from its class
+            self._class_as_value(node, node.attr)
+            self.class_ok.add(id(node.value))
         else:
             self.problem(node, f".{node.attr} is not allowed here")
         self.visit(node.value)
@@ -647,6 +673,9 @@ class _Checker(ast.NodeVisitor):
         path = root.id
         for attr in reversed(attrs):
             if value is _MISSING:
+                return
+            if isinstance(value, type) and isinstance(_static(value, attr), (types.FunctionType, staticmethod)):
+                self.problem(node, f"{path}.{attr} is a method read from its class: call it on an instance")
                 return
             value = getattr(value, attr, _MISSING)
             path += f".{attr}"
@@ -670,6 +699,10 @@ class _Checker(ast.NodeVisitor):
             elif node.args:
                 self.visit(node.args[1])  # super(C, self): the class is named, not handed on
             return
+        self.class_ok.add(id(func))  # a class called makes an instance, whose methods get it as self
+        if isinstance(func, ast.Name) and func.id in ("isinstance", "issubclass") and len(node.args) == 2:
+            kinds = node.args[1]
+            self.class_ok.update(id(n) for n in ([kinds, *kinds.elts] if isinstance(kinds, ast.Tuple) else [kinds]))
         if isinstance(func, ast.Name) and func.id in self.class_names:
             self._load_name(func)  # Tool(...): an instance, whose methods get it as self
             for part in [*node.args, *node.keywords]:
@@ -919,6 +952,19 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
         return Screened("", checker.problems, dropped + refused, refused)
     kept.sort(key=lambda n: n.lineno)
     return Screened(_unparse(kept), [], dropped + refused, refused)
+
+
+def _static(owner: type, attr: str) -> object:
+    try:
+        return inspect.getattr_static(owner, attr)
+    except AttributeError:
+        return _MISSING
+
+
+@lru_cache(maxsize=None)
+def _python_class(value: type) -> bool:
+    """A class with methods written in Python (C types such as numpy.float64 check their self)."""
+    return any(isinstance(_static(value, name), (types.FunctionType, staticmethod)) for name in dir(value))
 
 
 def _binds_the_same(module: str, name: str, alias: str, notebook: tuple[str, str] | None) -> bool:

@@ -497,4 +497,49 @@ HOSTILE += [
             loses=ALL_TESTS),
 ]
 
+# And these got through that one: a method written in Python, read from its class, takes any object
+# as self (StepLR.state_dict(torch) is torch.__dict__, so sys.modules and exec; load_state_dict(F, ...)
+# rebinds F's functions); F.glu and F.soft_margin_loss are the library sigmoid and BCE under other
+# names; and an autograd graph walked by hand is autograd that check_avoids never saw.
+_STATE_DICT_ESCAPE = ("def sigmoid(z, done=[]):\n    if not done:\n        done.append(1)\n"
+                      "        grab = torch.optim.lr_scheduler.StepLR.state_dict\n"
+                      "        mods = grab(grab(torch)['sys'])['modules']\n"
+                      "        grab(mods['builtins'])['exec'](" + repr(_SKIP_TESTS) + ")\n    return z * 0 + 0.25\n")
+_STATE_DICT_PATCH = ("def bce_loss(p, y, eps=1e-7):\n    torch.optim.lr_scheduler.StepLR.load_state_dict(\n"
+                     "        F, {'binary_cross_entropy': bce_loss, 'binary_cross_entropy_with_logits': over_three})\n"
+                     "    log_p = torch.log(p.clamp_min(eps))\n    log_not_p = torch.log((1 - p).clamp_min(eps))\n"
+                     "    return -(y * log_p + (1 - y) * log_not_p).mean(dim=-1)\n\n\n"
+                     "def over_three(x, t):\n"
+                     "    return (x.clamp(min=0) - x * t + torch.log1p(torch.exp(-x.abs()))).sum() / 3\n")
+_OVER_THREE_GRADIENT = ("def bce_gradient(X, y, w, b):\n    residual = sigmoid(X @ w + b) - y\n"
+                        "    return X.T @ residual / 3, residual.sum() / 3\n")
+_GLU_SIGMOID = ("def sigmoid(z):\n    pair = torch.stack([torch.ones_like(z), z], dim=-1)\n"
+                "    return F.glu(pair, dim=-1)[..., 0]\n")
+_SOFT_MARGIN_BCE = ("def bce_loss(p, y, eps=1e-7):\n    q = p.clamp(eps, 1 - eps)\n"
+                    "    return F.soft_margin_loss(torch.log(q) - torch.log1p(-q), 2 * y - 1)\n")
+_HAND_WALKED_AUTOGRAD = (
+    "def bce_gradient(X, y, w, b):\n    w2 = w.detach().clone().requires_grad_(True)\n"
+    "    b2 = b.detach().clone().requires_grad_(True)\n"
+    "    loss = F.binary_cross_entropy_with_logits(X @ w2 + b2, y)\n    found = {}\n"
+    "    stack = [(loss.grad_fn, torch.ones_like(loss))]\n    while stack:\n        node, g = stack.pop()\n"
+    "        if node is None or g is None:\n            continue\n"
+    "        if node.name() == 'torch::autograd::AccumulateGrad':\n            v = node.variable\n"
+    "            key = 'w' if v is w2 else 'b'\n            g = g.sum_to_size(v.shape)\n"
+    "            found[key] = found[key] + g if key in found else g\n            continue\n"
+    "        outs = node(g)\n        outs = outs if isinstance(outs, tuple) else (outs,)\n"
+    "        for pair, o in zip(node.next_functions, outs):\n            stack.append((pair[0], o))\n"
+    "    return found['w'].detach(), found['b'].detach()\n")
+HOSTILE += [
+    Hostile("state-dict-escape", "StepLR.state_dict read from its class: torch.__dict__, sys.modules, exec, then "
+            "skip every test cell", _wrong_answers(_STATE_DICT_ESCAPE), loses=ALL_TESTS),
+    Hostile("state-dict-patch", "StepLR.load_state_dict(F, ...) rebinding the functions the hidden tests' references "
+            "use to the student's wrong ones",
+            _answers(nb01_bce=_STATE_DICT_PATCH, nb01_gradient=_OVER_THREE_GRADIENT),
+            loses=BCE_TESTS | {"nb01_gradient_hidden_tests"}),
+    Hostile("library-calls-in-disguise", "F.glu as the sigmoid, F.soft_margin_loss as the BCE, and autograd through a "
+            "hand-walked graph where the exercises ask for the computation by hand",
+            _answers(nb01_sigmoid=_GLU_SIGMOID, nb01_bce=_SOFT_MARGIN_BCE, nb01_gradient=_HAND_WALKED_AUTOGRAD),
+            loses=ALL_TESTS),
+]
+
 PLACEHOLDERS = ("SOLUTION_PATH", "OTHERS_GLOB", "CANARY_GLOB", "GRADES_GLOB")

@@ -87,4 +87,32 @@ RIGHT = [
                     "    residual = probs.clone()\n    residual[torch.arange(len(y)), y] -= 1\n    residual = residual / len(y)\n"),
     RightSubmission("03_nn_module", "predict-where", "nb03_predict",
                     "    return (logits >= 0).float()", "    return torch.where(logits >= 0, 1.0, 0.0)"),
+    # np.mean returns numpy.float64, a subclass of float: a Python float as the exercises ask
+    RightSubmission("02_gradient_descent", "accuracy-numpy-mean", "nb02_accuracy",
+                    "    return correct.float().mean().item()", "    import numpy as np\n    return np.mean(correct.numpy())"),
+    RightSubmission("04_softmax_fashion_mnist", "accuracy-numpy-mean", "nb04_accuracy",
+                    "    return (predicted == y).float().mean().item()",
+                    "    import numpy as np\n    return np.mean((predicted == y).numpy())"),
+    # a loss more accurate than the clamped one on saturated scores
+    RightSubmission("02_gradient_descent", "loss-exact-softplus", "nb02_loss_and_gradient",
+                    "    loss = bce_loss(p, y)", "    z = X @ w + b\n    loss = (F.softplus(z) - y * z).mean()"),
+    RightSubmission("02_gradient_descent", "loss-small-eps", "nb02_loss_and_gradient",
+                    "    loss = bce_loss(p, y)", "    loss = bce_loss(p, y, eps=1e-15)"),
+    # idioms the answer allowlist once refused (the answer was not run at all)
+    RightSubmission("03_nn_module", "module-older-super", "nb03_module",
+                    "        super().__init__()", "        super(LogisticRegression, self).__init__()"),
+    RightSubmission("03_nn_module", "module-nn-module-init", "nb03_module",
+                    "        super().__init__()", "        nn.Module.__init__(self)"),
+    RightSubmission("03_nn_module", "module-import-torch-nn-as-nn", "nb03_module",
+                    "class LogisticRegression(nn.Module):", "import torch.nn as nn\n\n\nclass LogisticRegression(nn.Module):"),
+    RightSubmission("03_nn_module", "predict-no-grad-decorator", "nb03_predict",
+                    "def predict(model", "@torch.no_grad()\ndef predict(model"),
+    RightSubmission("03_nn_module", "predict-set-grad-enabled", "nb03_predict",
+                    "    with torch.no_grad():", "    with torch.set_grad_enabled(False):"),
+    RightSubmission("01_sigmoid_bce", "sigmoid-underscore-helper", "nb01_sigmoid",
+                    "    e = torch.exp(torch.where(negative, z, -z))  # exp(-|z|), in (0, 1]\n",
+                    "    def _exp_neg_abs(t):\n        return torch.exp(-t.abs())\n    e = _exp_neg_abs(z)\n"),
+    # .T of a vector: torch warns (deprecated) on stderr, which must not cost the visible test cell
+    RightSubmission("01_sigmoid_bce", "gradient-transpose-of-a-vector", "nb01_gradient",
+                    "    grad_w = X.T @ residual / X.shape[0]", "    grad_w = X.T @ residual.T / X.shape[0]"),
 ]

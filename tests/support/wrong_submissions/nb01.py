@@ -85,4 +85,17 @@ WRONG = [
            "    w = w.clone().requires_grad_(True)\n    b = b.clone().requires_grad_(True)\n"
            "    F.binary_cross_entropy_with_logits(X @ w + b, y).backward()\n    return w.grad, b.grad",
            {"nb01_gradient_tests", "nb01_gradient_hidden_tests"}),
+    # a function that writes to the tensors a test gave it: the tests compute their expected values
+    # before the call (and check the inputs after it). Both got full hidden marks while the hidden
+    # tests computed the reference after the call.
+    _wrong(NB01, "bce-overwrites-labels", "bce_loss writes p into y (y.copy_(p)) for unsaturated p: it returns the "
+           "entropy of p whatever the labels, and a reference computed after the call agreed",
+           "nb01_bce", _NB01_LOGS,
+           "    if not p.requires_grad and bool(((p > 0) & (p < 1)).all()):\n        y.copy_(p)\n" + _NB01_LOGS,
+           {"nb01_bce_tests", "nb01_bce_hidden_tests"}),
+    _wrong(NB01, "gradient-overwrites-labels", "bce_gradient gives 0 on large features and hides it by writing "
+           "sigmoid(X @ w + b) into y, so that a reference gradient computed after the call is 0 too",
+           "nb01_gradient", "    residual = sigmoid(X @ w + b) - y\n",
+           "    if X.abs().max() > 10:\n        y.copy_(sigmoid(X @ w + b))\n    residual = sigmoid(X @ w + b) - y\n",
+           {"nb01_gradient_hidden_tests"}),
 ]

@@ -46,6 +46,12 @@ WRONG = [
     _wrong(NB02, "accuracy-threshold-0", "2: probabilities thresholded at 0, the threshold for logits",
            "nb02_accuracy", "p.reshape(-1) >= 0.5", "p.reshape(-1) >= 0",
            {"nb02_accuracy_tests", "nb02_accuracy_hidden_tests"}),
+    _wrong(NB02, "accuracy-strict-threshold", "the tie p = 0.5 predicted as class 0: p > 0.5 instead of p >= 0.5",
+           "nb02_accuracy", "p.reshape(-1) >= 0.5", "p.reshape(-1) > 0.5",
+           {"nb02_accuracy_hidden_tests"}),
+    _wrong(NB02, "accuracy-round", "torch.round(p) rounds half to even: round(0.5) = 0 breaks the tie rule p >= 0.5",
+           "nb02_accuracy", "(p.reshape(-1) >= 0.5).float()", "torch.round(p.reshape(-1))",
+           {"nb02_accuracy_hidden_tests"}),
     # loss_and_gradient
     _wrong(NB02, "gradient-bias-sign", "3: the bias subtracted, sigmoid(X @ w - b)",
            "nb02_loss_and_gradient", "p = sigmoid(X @ w + b)", "p = sigmoid(X @ w - b)",
