@@ -471,7 +471,7 @@ HOSTILE += [
 # an answer could empty with .update.
 _TYPE_ORIGIN_CHAIN = _METACLASS_CHAIN.replace(
     "import typing\nModule = typing.Type\n\n\nclass Meta(Module):\n    def noop(self):\n        return None\n",
-    "import typing\nMeta = typing.get_origin(typing.Type)\n")
+    "import typing\n\n\ndef Meta(*args):\n    return typing.get_origin(typing.Type)(*args)\n")
 _TYPE_ORIGIN_SETATTR = ("import typing\n\n\nclass Tool(torch.nn.Module):\n    def put(self, value):\n"
                         "        self.binary_cross_entropy = value\n\n\n"
                         "def bce_loss(p, y, eps=1e-7):\n    typing.get_origin(typing.Type)(Tool()).put(F, bce_loss)\n"
