@@ -257,10 +257,17 @@ def check_warning_free(func: Callable[..., Any], *args: Any, name: str, hint: st
 
 # What some exercises ask the student to write by hand, by the name a message gives each call
 # (read-only: a student's code must not be able to empty what a test forbids).
+_SOFTMAX: dict[str, Callable[..., Any]] = {
+    "torch.softmax": torch.softmax, "Tensor.softmax": torch.Tensor.softmax, "F.softmax": F.softmax,
+    "torch.special.softmax": torch.special.softmax, "torch.log_softmax": torch.log_softmax,
+    "Tensor.log_softmax": torch.Tensor.log_softmax, "F.log_softmax": F.log_softmax,
+    "torch.special.log_softmax": torch.special.log_softmax,
+}
 LIBRARY_SIGMOID: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "torch.sigmoid": torch.sigmoid, "torch.sigmoid_": torch.sigmoid_, "Tensor.sigmoid": torch.Tensor.sigmoid,
     "Tensor.sigmoid_": torch.Tensor.sigmoid_, "torch.special.expit": torch.special.expit,
     "F.logsigmoid": F.logsigmoid, "F.glu": F.glu, "F.silu": F.silu,  # glu(a, b) = a * sigmoid(b)
+    **_SOFTMAX,  # softmax of (0, z) is sigmoid(z)
 })
 # nn.BCELoss and nn.BCEWithLogitsLoss call these too.
 LIBRARY_BCE: Mapping[str, Callable[..., Any]] = MappingProxyType({
@@ -269,12 +276,7 @@ LIBRARY_BCE: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "torch.binary_cross_entropy_with_logits": torch.binary_cross_entropy_with_logits,
     "F.soft_margin_loss": F.soft_margin_loss,  # log(1 + exp(-y z)): the same loss with labels -1 and 1
 })
-LIBRARY_SOFTMAX: Mapping[str, Callable[..., Any]] = MappingProxyType({
-    "torch.softmax": torch.softmax, "Tensor.softmax": torch.Tensor.softmax, "F.softmax": F.softmax,
-    "torch.special.softmax": torch.special.softmax, "torch.log_softmax": torch.log_softmax,
-    "Tensor.log_softmax": torch.Tensor.log_softmax, "F.log_softmax": F.log_softmax,
-    "torch.special.log_softmax": torch.special.log_softmax,
-})
+LIBRARY_SOFTMAX: Mapping[str, Callable[..., Any]] = MappingProxyType(dict(_SOFTMAX))
 LIBRARY_CROSS_ENTROPY: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "F.cross_entropy": F.cross_entropy, "F.nll_loss": F.nll_loss, "torch.log_softmax": torch.log_softmax,
     "Tensor.log_softmax": torch.Tensor.log_softmax, "F.log_softmax": F.log_softmax,

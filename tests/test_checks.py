@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from course_utils.checks import (
     AUTOGRAD,
@@ -338,6 +339,16 @@ def test_a_failed_checks_traceback_ends_at_the_test_line():
     assert "sigmoid(0): got" in shown and "check_close(torch.tensor([0.5])" in shown, shown
     assert "checks.py" not in shown and "raise AssertionError" not in shown, shown
     assert "assert z > 0, 'mine'" in own_shown and "AssertionError: mine" in own_shown, own_shown
+
+
+def test_the_library_sigmoid_in_disguise_is_seen():
+    """softmax of (0, z), glu(1, z) and silu(z) / z are the library sigmoid under other names."""
+    disguises = (lambda z: torch.softmax(torch.stack([torch.zeros_like(z), z], -1), -1)[..., 1],
+                 lambda z: F.glu(torch.stack([torch.ones_like(z), z], -1), -1)[..., 0],
+                 lambda z: F.silu(z) / z)
+    for disguise in disguises:
+        with pytest.raises(AssertionError, match="which this exercise does not allow"):
+            check_avoids(disguise, torch.tensor([0.5, 2.0]), forbidden=LIBRARY_SIGMOID, name="sigmoid")
 
 
 def test_the_tables_of_forbidden_calls_cannot_be_changed():

@@ -117,6 +117,13 @@ REFUSED = {
                                "    StepLR.load_state_dict(F, {'relu': f})\n    return x",
     "class handed on": "def g(c):\n    return c.state_dict(torch)\ndef f(x):\n    return g(torch.optim.lr_scheduler.StepLR)",
     "autograd graph by hand": "def f(loss):\n    return [n for n, _ in loss.grad_fn.next_functions]",
+    # Inside a callback that a torch function runs, check_avoids's TorchFunctionMode is off.
+    "callback of apply_": "def f(z):\n    box = []\n    def run(v):\n        box.append(torch.sigmoid(z))\n"
+                          "        return v\n    torch.zeros(1).apply_(run)\n    return box[0]",
+    "calling an autograd node": "def f(loss):\n    return loss.grad_fn(torch.ones(()))",
+    # State kept from call to call carries a hidden test's inputs to a later visible test's output.
+    "a list as a default": "def f(z, seen=[]):\n    seen.append(z)\n    return z",
+    "a set as a default": "def f(z, seen={0}):\n    seen.add(z)\n    return z",
     "match on attributes": "def f(x):\n    match x:\n        case object(__class__=c):\n            return c",
 }
 
@@ -173,7 +180,7 @@ def test_the_allowlist_lets_ordinary_answers_run(code):
 
 
 def test_a_top_level_call_is_left_out_and_reported():
-    result = screen_in_notebook("pwn = [torch][0].ones(1)\nEPS = 1e-7\ndef f(x):\n    return x")
+    result = screen_in_notebook("pwn = (torch,)[0].ones(1)\nEPS = 1e-7\ndef f(x):\n    return x")
     assert result.runnable and "pwn" not in result.source and "EPS = 1e-07" in result.source
     assert len(result.refused) == 1 and "no other calls" in result.refused[0]
 
@@ -206,6 +213,12 @@ def test_an_import_may_bind_a_notebook_name_only_to_the_same_module():
     assert screen_in_notebook("import torch.nn\ndef f(x):\n    return x").runnable  # binds torch, to torch
     for code in ("import numpy as torch", "from torch import nn as F", "import torch.nn as torch"):
         assert not screen_in_notebook(code + "\ndef f(x):\n    return x").runnable, code
+
+
+def test_a_top_level_list_is_left_out():
+    result = screen_in_notebook("SEEN = []\nPAIR = (1, 2)\ndef f(z):\n    return z")
+    assert result.runnable and "SEEN" not in result.source and "PAIR = (1, 2)" in result.source
+    assert len(result.refused) == 1 and "list" in result.refused[0]
 
 
 def test_top_level_statements_are_dropped_not_run():

@@ -26,6 +26,11 @@ call, a ``print``, a loop), and checks what it keeps against an allowlist:
   a chain that starts at a module's name is also followed on the real modules;
 - attributes are assigned only on ``self`` in a method, or ``grad``,
   ``data`` and ``requires_grad`` on a local tensor;
+- no list or set as a default value or a top-level value (kept from call to
+  call, it would carry a hidden test's inputs to a later test's output);
+- no callbacks run by a torch function (``Tensor.apply_``, ``torch.cond``,
+  ...) and no autograd node (``grad_fn``): ``check_avoids`` would not see
+  what they run;
 - no call where code runs at definition time (default values, annotations,
   decorators other than ``torch.no_grad()``, ``torch.inference_mode()`` and
   ``torch.enable_grad()``), no ``global``/``nonlocal``, ``async``, ``match``,
@@ -96,7 +101,9 @@ DENIED_ATTRIBUTES = frozenset({
     "use_deterministic_algorithms", "seterr", "seterrcall", "setbufsize", "dynamo", "compiler", "func", "monitor",
     "detect_anomaly", "metadata",  # anomaly mode keeps each autograd node's stack: the tests' source lines
     "get_origin", "get_args",  # typing.get_origin(typing.Type) is the builtin type
-    "next_functions", "variable",  # walking the autograd graph by hand is autograd unseen by check_avoids
+    "next_functions", "variable", "grad_fn",  # the autograd graph by hand: autograd unseen by check_avoids
+    # callbacks run by a torch function: inside one, check_avoids's TorchFunctionMode is off
+    "apply_", "map_", "map2_", "cond", "while_loop", "vmap",
     "mro", "f_locals", "f_globals", "f_back", "f_code", "gi_frame", "gi_code", "cr_frame", "cr_code",
     "ag_frame", "ag_code", "tb_frame", "tb_next", "source", "info", "lookfor", "getsource", "get_type_hints",
     "ForwardRef", "singledispatch", "singledispatchmethod", "cached_property", "savefig", "imsave", "imread",
@@ -404,9 +411,12 @@ class _Checker(ast.NodeVisitor):
                                f"allowed here ({node.name})")
         args = node.args
         # Defaults and annotations are evaluated when the function is defined, at the top level of
-        # the kernel: only constants, names and attributes there, never a call.
+        # the kernel: only constants, names and attributes there, never a call. A default is never a
+        # list or a set either: one kept from call to call would carry a hidden test's inputs along.
         for default in args.defaults + [d for d in args.kw_defaults if d is not None]:
             self._simple(default, f"the default values of {node.name}")
+            if not is_immutable_value(default):
+                self.problem(default, f"the default values of {node.name} may not be lists or sets (use a tuple)")
             self.visit(default)
         for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
             if a is not None:
@@ -746,6 +756,12 @@ def is_simple_expression(node: ast.expr) -> bool:
     return all(isinstance(n, _SIMPLE_NODES) for n in ast.walk(node))
 
 
+def is_immutable_value(node: ast.expr) -> bool:
+    """No list or set display: a value kept at the top level or as a default that no call can change."""
+    return not any(isinstance(n, (ast.List, ast.Set, ast.Dict, ast.ListComp, ast.SetComp, ast.DictComp))
+                   for n in ast.walk(node))
+
+
 def _import_value(module: str, attr: str = "") -> object:
     """The object ``from module import attr`` (or ``import module``) gives, imported here, on the grader's side."""
     try:
@@ -937,6 +953,8 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         alone = _Checker(names, modules, module_names, rebound, own_imports, classes)
         alone.visit(node)
+        if node.value is not None and not is_immutable_value(node.value):
+            alone.problem(node, "a top-level value may not be a list or a set (use a tuple)")
         if node.value is not None and not is_simple_expression(node.value) \
                 and not _builds_a_torch_module(node.value, alone, node.lineno):
             alone.problem(node, "a top-level value may only be a constant, a name, an attribute or a torch.nn "

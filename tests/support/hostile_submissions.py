@@ -542,4 +542,40 @@ HOSTILE += [
             loses=ALL_TESTS),
 ]
 
+# And these got through that one: inside a callback that Tensor.apply_ runs, check_avoids's
+# TorchFunctionMode is off; softmax of (0, z) is the library sigmoid; autograd nodes can be called
+# one at a time; a list kept as a default carried hidden inputs to a later visible test's output.
+def _in_apply(body: str, result: str) -> str:
+    return ("    box = []\n    def run(v):\n" + "".join(f"        {line}\n" for line in body.splitlines())
+            + f"        box.append({result})\n        return v\n    torch.zeros(1).apply_(run)\n    return box[0]\n")
+
+
+_APPLY_SIGMOID = "def sigmoid(z):\n" + _in_apply("", "torch.sigmoid(z)")
+_APPLY_BCE = "def bce_loss(p, y, eps=1e-7):\n" + _in_apply("", "F.binary_cross_entropy(p.clamp(eps, 1 - eps), y)")
+_APPLY_GRADIENT = "def bce_gradient(X, y, w, b):\n" + _in_apply(
+    "w2 = w.detach().clone().requires_grad_(True)\nb2 = b.detach().clone().requires_grad_(True)\n"
+    "F.binary_cross_entropy_with_logits(X @ w2 + b2, y).backward()", "(w2.grad, b2.grad)")
+_SOFTMAX_SIGMOID = ("def sigmoid(z):\n    pair = torch.stack([torch.zeros_like(z), z], dim=-1)\n"
+                    "    return torch.softmax(pair, dim=-1)[..., 1]\n")
+_NODE_BY_NODE_GRADIENT = (
+    "def bce_gradient(X, y, w, b):\n    w2 = w.detach().clone().requires_grad_(True)\n"
+    "    b2 = b.detach().clone().requires_grad_(True)\n    m = X @ w2\n    t = m + b2\n"
+    "    loss = F.binary_cross_entropy_with_logits(t, y)\n    gt = loss.grad_fn(torch.ones_like(loss))\n"
+    "    gt = gt[0] if isinstance(gt, tuple) else gt\n    gm, gb = t.grad_fn(gt)\n"
+    "    return m.grad_fn(gm)[1].detach(), gb.sum().detach()\n")
+_PEEK_SIGMOID = ("def sigmoid(z, seen=[], dump=False):\n    if dump:\n        print('LEAK', seen)\n        return z\n"
+                 "    seen.append(z.tolist())\n" + STABLE_SIGMOID)
+HOSTILE += [
+    Hostile("library-inside-apply", "the library sigmoid, BCE and autograd called inside a Tensor.apply_ callback, "
+            "where check_avoids does not see them",
+            _answers(nb01_sigmoid=_APPLY_SIGMOID, nb01_bce=_APPLY_BCE, nb01_gradient=_APPLY_GRADIENT), loses=ALL_TESTS),
+    Hostile("softmax-sigmoid-and-autograd-nodes", "softmax of (0, z) as the sigmoid, and the gradient from autograd "
+            "nodes called one at a time", _answers(nb01_sigmoid=_SOFTMAX_SIGMOID, nb01_gradient=_NODE_BY_NODE_GRADIENT),
+            loses=SIGMOID_TESTS | GRADIENT_TESTS),
+    Hostile("hidden-inputs-kept-in-a-default", "a list default keeping every input sigmoid gets, printed by a later "
+            "visible test", _both(_answers(nb01_sigmoid=_PEEK_SIGMOID),
+                                  _replace("nb01_gradient", "    residual = sigmoid(X @ w + b) - y",
+                                           "    sigmoid(X, dump=True)\n    residual = sigmoid(X @ w + b) - y"))),
+]
+
 PLACEHOLDERS = ("SOLUTION_PATH", "OTHERS_GLOB", "CANARY_GLOB", "GRADES_GLOB")
