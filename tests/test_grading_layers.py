@@ -124,6 +124,12 @@ REFUSED = {
     # State kept from call to call carries a hidden test's inputs to a later visible test's output.
     "a list as a default": "def f(z, seen=[]):\n    seen.append(z)\n    return z",
     "a set as a default": "def f(z, seen={0}):\n    seen.add(z)\n    return z",
+    # A module as a value: the attributes of an alias were not followed on the real modules.
+    "module in a list": "def f(x):\n    m = [torch][0]\n    grab = m.optim.lr_scheduler.StepLR.state_dict\n"
+                        "    return grab(grab(m)['sys'])['modules']['os'].getpid",
+    "module as an alias": "def f(x):\n    t = torch\n    t.optim.lr_scheduler.StepLR.load_state_dict(F, {})\n    return x",
+    "module as a default": "def f(x, t=torch):\n    return t.optim.lr_scheduler.StepLR.state_dict(t)",
+    "module through another": "def f(x):\n    t = F.torch\n    return t.optim.lr_scheduler.StepLR.state_dict(t)",
     "match on attributes": "def f(x):\n    match x:\n        case object(__class__=c):\n            return c",
 }
 
@@ -163,6 +169,9 @@ ALLOWED = {
     "device boilerplate": "def f(x):\n    device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\n"
                           "    return x.to(device)",
     "autograd.functional": "def f(g, x):\n    return torch.autograd.functional.jacobian(g, x)",
+    "answer classes in annotations": "class Net(nn.Module):\n    def forward(self, x):\n        return x\n"
+                                     "def make(n: int) -> Net:\n    net = Net()\n    assert isinstance(net, Net)\n"
+                                     "    best: Net = net\n    return best",
     "classes where they belong": "import numpy as np\ndef f(x: torch.Tensor, opt) -> torch.Tensor:\n"
                                  "    assert isinstance(x, (torch.Tensor, np.ndarray))\n"
                                  "    sched = torch.optim.lr_scheduler.StepLR(opt, 1)\n    state = sched.state_dict()\n"
@@ -180,9 +189,28 @@ def test_the_allowlist_lets_ordinary_answers_run(code):
 
 
 def test_a_top_level_call_is_left_out_and_reported():
-    result = screen_in_notebook("pwn = (torch,)[0].ones(1)\nEPS = 1e-7\ndef f(x):\n    return x")
+    result = screen_in_notebook("pwn = torch.ones(1)\nEPS = 1e-7\ndef f(x):\n    return x")
     assert result.runnable and "pwn" not in result.source and "EPS = 1e-07" in result.source
     assert len(result.refused) == 1 and "no other calls" in result.refused[0]
+
+
+def test_answers_may_not_use_the_helpers_of_test_cells():
+    """A hidden test's reference (_ref_train) would pass that test for the student."""
+    hidden = "### BEGIN HIDDEN TESTS\ndef _ref_train(model, loader):\n    return [1.0]\n### END HIDDEN TESTS"
+    answer = "def train(model, loader):\n    return _ref_train(model, loader)"
+    context = notebook_context([NOTEBOOK_SETUP, hidden], {"a": answer}, {"a": ""}, tests=[hidden])["a"]
+    assert not screen(answer, context).runnable
+    assert screen(answer, notebook_context([NOTEBOOK_SETUP, hidden], {"a": answer}, {"a": ""})["a"]).runnable
+
+
+def test_the_grader_imports_no_module_an_answer_names(capsys):
+    """Importing runs a module: 'from this import s' printed, 'from lib2to3 import __main__' exited."""
+    import sys
+    for code in ("from this import s\ndef f(x):\n    return x", "import antigravity as t\ndef f(x):\n    return t.x",
+                 "from lib2to3 import __main__\ndef f(x):\n    return x"):
+        assert not screen_in_notebook(code).runnable
+    assert "antigravity" not in sys.modules and "lib2to3.__main__" not in sys.modules
+    assert "Beautiful is better" not in capsys.readouterr().out
 
 
 def test_a_class_another_cell_defines_may_only_be_called():
@@ -194,18 +222,24 @@ def test_a_class_another_cell_defines_may_only_be_called():
     assert not screen(answers["b"], contexts["b"]).runnable
 
 
-def test_a_top_level_torch_module_is_kept():
-    result = screen_in_notebook("criterion = nn.BCEWithLogitsLoss(reduction='mean')\nlayer = torch.nn.Linear(2, 1)\n"
-                                "def f(z, y):\n    return criterion(z, y)")
+def test_a_top_level_torch_loss_is_kept():
+    result = screen_in_notebook("criterion = nn.BCEWithLogitsLoss(reduction='mean')\nact = torch.nn.Sigmoid()\n"
+                                "def f(z, y):\n    return criterion(act(z), y)")
     assert result.runnable and not result.refused
-    assert "criterion = nn.BCEWithLogitsLoss(reduction='mean')" in result.source and "layer = " in result.source
-    for code in ("loss = nn.BCEWithLogitsLoss(weight=print('runs'))",  # a call among the arguments
-                 "loss = nn.functional.relu(1)",  # a function, not a layer
-                 "loss = torch.utils.data.DataLoader([1])",  # a class, not a torch.nn module
-                 "import typing\nnn2 = typing\nloss = nn2.Type()",
-                 "loss = nn.Linear(2, 1)\nimport typing as nn"):  # nn re-imported below: not the notebook's
+    assert "criterion = nn.BCEWithLogitsLoss(reduction='mean')" in result.source and "act = " in result.source
+    for code, why in (("loss = nn.BCEWithLogitsLoss(weight=print('runs'))", "a call among the arguments"),
+                      ("loss = nn.functional.relu(1)", "a function, not a module"),
+                      ("loss = torch.utils.data.DataLoader((1,))", "a class, not a torch.nn module"),
+                      ("loss = nn.Linear(2, 1)", "a layer with parameters, which could hold data"),
+                      ("loss = nn.ParameterList()", "a container"),
+                      ("loss = nn.MSELoss()\nfrom torch.nn import functional as nn", "nn imported again below")):
         result = screen_in_notebook(code + "\ndef f(x):\n    return x")
-        assert "loss = " not in result.source, code
+        assert "loss = " not in result.source and len(result.refused) == 1, (code, why)
+
+
+def test_a_name_left_out_refuses_the_code_that_uses_it():
+    result = screen_in_notebook("layer = nn.Linear(2, 1)\ndef f(x):\n    return layer(x)")
+    assert not result.runnable and "layer is used" in result.problems[0]
 
 
 def test_an_import_may_bind_a_notebook_name_only_to_the_same_module():

@@ -2,7 +2,7 @@
 
 A student's answer cell is never run as written. :func:`screen` keeps its
 definitions (imports, functions, classes, plain names given a constant, a
-name, an attribute or a ``torch.nn`` layer or loss such as
+name, an attribute or a ``torch.nn`` loss or activation such as
 ``nn.CrossEntropyLoss()``), drops every other top-level statement (a demo
 call, a ``print``, a loop), and checks what it keeps against an allowlist:
 
@@ -101,6 +101,7 @@ DENIED_ATTRIBUTES = frozenset({
     "use_deterministic_algorithms", "seterr", "seterrcall", "setbufsize", "dynamo", "compiler", "func", "monitor",
     "detect_anomaly", "metadata",  # anomaly mode keeps each autograd node's stack: the tests' source lines
     "get_origin", "get_args",  # typing.get_origin(typing.Type) is the builtin type
+    "fget", "fset", "fdel",  # a property's functions, read from its class, take any object as self
     "next_functions", "variable", "grad_fn",  # the autograd graph by hand: autograd unseen by check_avoids
     # callbacks run by a torch function: inside one, check_avoids's TorchFunctionMode is off
     "apply_", "map_", "map2_", "cond", "while_loop", "vmap",
@@ -293,11 +294,12 @@ def _parse(source: str) -> ast.Module | None:
 
 
 def notebook_context(others: Iterable[str], answers: dict[str, str],
-                     source_answers: dict[str, str]) -> dict[str, Context]:
+                     source_answers: dict[str, str], tests: Iterable[str] = ()) -> dict[str, Context]:
     """{grade_id: Context} for each answer: ``others`` are the sources of the notebook's other code cells,
-    ``answers`` the submitted answers and ``source_answers`` the instructor's, by grade id."""
+    ``answers`` the submitted answers and ``source_answers`` the instructor's, by grade id; ``tests``
+    those of ``others`` that are test cells, whose helpers (a reference ``_ref_train``) no answer may use."""
     others = list(others)
-    names = defined_names(others + list(answers.values()))
+    names = defined_names(others + list(answers.values())) - defined_names(tests)
     classes = class_names(others + list(answers.values()))
     imports: set[tuple[str, str, str]] = set()
     modules: dict[str, tuple[str, str]] = {}
@@ -571,6 +573,7 @@ class _Checker(ast.NodeVisitor):
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self.visit(node.value)
+        self.class_ok.update(id(n) for n in ast.walk(node.annotation))
         self.visit(node.annotation)
         self._check_target(node.target)
 
@@ -628,14 +631,17 @@ class _Checker(ast.NodeVisitor):
 
     # --- expressions ------------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load) and node.id in self.class_names:
+        if isinstance(node.ctx, ast.Load) and node.id in self.class_names and id(node) not in self.class_ok:
             self.problem(node, f"the class {node.id} may only be called here, to make an instance ({node.id}(...))")
         self._class_as_value(node, node.id)
         self._load_name(node)
 
     def _class_as_value(self, node: ast.Name | ast.Attribute, path: str) -> None:
         value = self.resolved(node)
-        if id(node) not in self.class_ok and isinstance(value, type) and _python_class(value):
+        if id(node) not in self.class_ok and isinstance(value, types.ModuleType):
+            self.problem(node, f"the module {path} may only start a name here (torch.exp), not be a value: "
+                               "an alias's attributes are not checked")
+        elif id(node) not in self.class_ok and isinstance(value, type) and _python_class(value):
             self.problem(node, f"the class {path} may only be called here (or be a base, an annotation, "
                                "isinstance's second argument), not handed on or asked for its methods")
 
@@ -655,6 +661,7 @@ class _Checker(ast.NodeVisitor):
             return
         if node.attr == "is_available" and isinstance(node.value, ast.Attribute) and node.value.attr == "cuda" \
                 and self.resolved(node.value) is _import_value("torch", "cuda"):
+            self.class_ok.add(id(node.value.value))
             self.visit(node.value.value)  # device boilerplate: torch.cuda.is_available() (False in the sandbox)
             return
         if node.attr == "format":
@@ -762,18 +769,32 @@ def is_immutable_value(node: ast.expr) -> bool:
                    for n in ast.walk(node))
 
 
+# The only packages the grader imports to look at what an answer names: importing a module runs it
+# (``from this import s`` prints, ``from lib2to3 import __main__`` exits), on the grader's side.
+IMPORTABLE_ROOTS = frozenset({"torch", "numpy", "math", "typing", "collections", "itertools", "functools",
+                              "__future__", "time", "random", "course_utils", "matplotlib"})
+
+
+def _importable(module: str) -> bool:
+    parts = module.split(".")
+    return parts[0] in IMPORTABLE_ROOTS and not any(p.startswith("_") for p in parts[1:])
+
+
 def _import_value(module: str, attr: str = "") -> object:
-    """The object ``from module import attr`` (or ``import module``) gives, imported here, on the grader's side."""
+    """The object ``from module import attr`` (or ``import module``) gives, imported here, on the grader's
+    side; _MISSING for a module outside IMPORTABLE_ROOTS, which is never imported."""
+    if not _importable(module):
+        return _MISSING
     try:
         value: object = importlib.import_module(module)
-    except Exception:  # a module that does not import cannot be checked; it will not import in the kernel either
+    except (Exception, SystemExit):  # a module that does not import cannot be checked, nor import in the kernel
         return _MISSING
     if attr:
         value = getattr(value, attr, _MISSING)
-        if value is _MISSING:
+        if value is _MISSING and _importable(f"{module}.{attr}"):
             try:
                 value = importlib.import_module(f"{module}.{attr}")
-            except Exception:
+            except (Exception, SystemExit):
                 return _MISSING
     return value
 
@@ -966,6 +987,15 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
             refused.append(f"line {node.lineno}: a top-level assignment that is not allowed here ({reason})")
         else:
             kept.append(node)
+    # A name left out must not be used by what runs: the answer would fail later with a NameError.
+    left_out = {t.id for n in assignments if n not in kept  # type: ignore[attr-defined]
+                for t in (n.targets if isinstance(n, ast.Assign) else [n.target])}
+    left_out -= {t.id for n in kept if isinstance(n, (ast.Assign, ast.AnnAssign))  # type: ignore[attr-defined]
+                 for t in (n.targets if isinstance(n, ast.Assign) else [n.target])} | _definitions_in(definitions)
+    for node in kept:
+        for used in ast.walk(node):
+            if isinstance(used, ast.Name) and isinstance(used.ctx, ast.Load) and used.id in left_out:
+                checker.problem(used, f"{used.id} is used, but its top-level line was left out (see below)")
     if checker.problems:
         return Screened("", checker.problems, dropped + refused, refused)
     kept.sort(key=lambda n: n.lineno)
@@ -995,13 +1025,14 @@ def _binds_the_same(module: str, name: str, alias: str, notebook: tuple[str, str
 
 
 def _builds_a_torch_module(value: ast.expr, checker: _Checker, line: int) -> bool:
-    """``nn.CrossEntropyLoss()``, ``nn.Linear(2, 1)``: a torch.nn layer or loss made from constants and names."""
+    """``nn.CrossEntropyLoss()``, ``nn.Sigmoid()``: a torch.nn loss or activation made from constants and names
+    (no layer with parameters, no container: nothing made to hold data from call to call)."""
     if not isinstance(value, ast.Call):
         return False
     made = checker.resolved(value.func, line)
     module = _import_value("torch.nn", "Module")
     return (isinstance(made, type) and isinstance(module, type) and issubclass(made, module)
-            and made.__module__.startswith("torch.nn.")
+            and made.__module__ in ("torch.nn.modules.loss", "torch.nn.modules.activation")
             and all(is_simple_expression(a) for a in [*value.args, *(k.value for k in value.keywords)]))
 
 

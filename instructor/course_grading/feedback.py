@@ -10,9 +10,9 @@ source and executed) into a standalone HTML page with no script at all:
   any output); a hidden test cell shows only its score and the last line of
   its error (``AssertionError: ...``); other cells show no output;
 - every graded cell shows its score;
-- an output line that holds a line of the hidden tests (found nowhere else in
-  the notebook) is replaced by a note: whatever way a student's code came to
-  print one, it does not reach the page.
+- an output line that holds a line of the hidden tests as written (found
+  nowhere else in the notebook) is replaced by a note; a line the student's
+  code changed (encoded, reversed) is not recognised.
 """
 
 from __future__ import annotations
@@ -84,10 +84,10 @@ def hidden_test_lines(nb: NotebookNode, shortest: int = 12) -> frozenset[str]:
 
 def _text(text: Any, secret: frozenset[str] = frozenset()) -> str:
     text = "".join(text) if isinstance(text, list) else str(text)
+    if secret:  # before the cut, which could leave the start of a hidden line
+        text = "\n".join(HIDDEN_LINE_NOTE if any(s in line for s in secret) else line for line in text.split("\n"))
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT] + "\n[... cut]"
-    if secret:
-        text = "\n".join(HIDDEN_LINE_NOTE if any(s in line for s in secret) else line for line in text.split("\n"))
     return html.escape(text)
 
 

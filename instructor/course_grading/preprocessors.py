@@ -64,7 +64,8 @@ def screen_answers(source: NotebookNode, submitted: NotebookNode) -> dict[str, S
     reference = {cell_id: c.source for c in source.cells if is_solution(c) and (cell_id := grade_id(c)) is not None}
     given = {gid: answers[gid].source for gid in reference if gid in answers}
     others = [c.source for c in source.cells if c.cell_type == "code" and not utils.is_solution(c)]
-    contexts = notebook_context(others, given, reference)
+    tests = [c.source for c in source.cells if c.cell_type == "code" and utils.is_grade(c) and not utils.is_solution(c)]
+    contexts = notebook_context(others, given, reference, tests)
     return {gid: screen(text, contexts[gid]) for gid, text in given.items()}
 
 

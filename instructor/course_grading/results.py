@@ -45,7 +45,15 @@ def is_graded(record: Mapping[str, Any]) -> bool:
 def spreadsheet_text(value: str) -> str:
     """A name or id that a spreadsheet shows as text: one that starts like a formula (=, +, -, @, a tab or a
     carriage return) gets a leading apostrophe, so that opening grades.csv or a platform file runs nothing."""
-    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def from_spreadsheet_text(value: str) -> str:
+    """The name or id :func:`spreadsheet_text` was given."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 COLUMNS = ("student", "name", "platform", "user_id", "submitted", "late_marker", "due", "days_late",
@@ -122,7 +130,8 @@ class ResultsFolder:
 
     def known(self) -> dict[Key, tuple[str, str]]:
         """{(platform, user id, name slug): (student id, name)} of every student in the folder."""
-        return {(r["platform"], r["user_id"], slug(r["name"])): (r["student"], r["name"]) for r in self.records()}
+        return {(r["platform"], from_spreadsheet_text(r["user_id"]), slug(from_spreadsheet_text(r["name"]))):
+                (r["student"], from_spreadsheet_text(r["name"])) for r in self.records()}
 
     def save(self, graded: list[Graded], logs: Path | None, policy: LatePolicy | None) -> None:
         """Merge this run's students in, keeping a copy of what changes in history/."""

@@ -61,7 +61,8 @@ def single_process_data_loading() -> None:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         bound = signature.bind(self, *args, **kwargs)
         bound.arguments["num_workers"] = 0
-        for name, value in (("prefetch_factor", None), ("persistent_workers", False)):
+        for name, value in (("prefetch_factor", None), ("persistent_workers", False), ("timeout", 0),
+                            ("multiprocessing_context", None)):
             if name in bound.arguments:
                 bound.arguments[name] = value
         original(*bound.args, **bound.kwargs)
