@@ -111,7 +111,8 @@ RIGHT = [
                     "    with torch.no_grad():", "    with torch.set_grad_enabled(False):"),
     RightSubmission("01_sigmoid_bce", "sigmoid-underscore-helper", "nb01_sigmoid",
                     "    e = torch.exp(torch.where(negative, z, -z))  # exp(-|z|), in (0, 1]\n",
-                    "    def _exp_neg_abs(t):\n        return torch.exp(-t.abs())\n    e = _exp_neg_abs(z)\n"),
+                    "    def _exp_minus_magnitude(t):\n        return torch.exp(torch.where(t < 0, t, -t))\n"
+                    "    e = _exp_minus_magnitude(z)\n"),
     # .T of a vector: torch warns (deprecated) on stderr, which must not cost the visible test cell
     RightSubmission("01_sigmoid_bce", "gradient-transpose-of-a-vector", "nb01_gradient",
                     "    grad_w = X.T @ residual / X.shape[0]", "    grad_w = X.T @ residual.T / X.shape[0]"),
