@@ -309,7 +309,8 @@ HOSTILE += [
             _replace("nb01_bce", "    log_p = torch.log(p.clamp_min(eps))",
                      "    list(torch.utils.data.DataLoader(list(range(1000)), num_workers=300, batch_size=1))\n"
                      "    log_p = torch.log(p.clamp_min(eps))"),
-            loses=BCE_TESTS, flagged=False, may_crash=True),
+            # the grading kernel's DataLoader loads in its own process: the bomb starts nothing, the answer is right
+            flagged=False, may_crash=True),
     Hostile("detached-rewriter", "a detached process that rewrites grades.csv and report.txt after the run",
             _new_cell("import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 4; for f in GRADES_GLOB; do "
                       "echo hacked > $f; done'], start_new_session=True)")),
