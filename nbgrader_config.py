@@ -33,6 +33,18 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# The answers ran in a worker process (course_grading.boundary): afterwards each answer cell shows
+# the student's own code again, for the feedback and formgrader.
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "course_grading.preprocessors.RestoreAnswers",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 # The stub a student replaces says what to do when it is run as handed out.
 c.ClearSolutions.code_stub = {
     "python": '# YOUR CODE HERE\n'

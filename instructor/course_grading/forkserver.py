@@ -58,17 +58,21 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ENV = "COURSE_GRADER_FORKSERVER"
 PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "matplotlib.pyplot",
            "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "course_utils.checks", "course_utils.data",
-           "course_utils.plots", "course_utils.training", "course_grading.sandbox", "course_grading.confine")
+           "course_utils.plots", "course_utils.training", "course_grading.sandbox", "course_grading.confine",
+           "course_grading.boundary", "course_grading.worker", "safetensors.torch", "cloudpickle")
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWCGROUP = 0x02000000
 _CLONE_NEWUTS = 0x04000000
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWPID = 0x20000000
+_CLONE_NEWNET = 0x40000000
+WORKER_FD = 3  # where a kernel finds its connection to its worker, and a worker its connection to the kernel
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP = 1, 4, 24
@@ -191,16 +195,25 @@ def _child(request: dict, fds: list[int]) -> None:
     try:
         os.setsid()
         _die_with_parent()
-        # Keep only what the request handed over (stdout and stderr for code, else /dev/null).
+        # Keep only what the request handed over: stdout and stderr for code; for a kernel or a
+        # worker, the socket between the two on WORKER_FD; /dev/null for the rest.
         null = os.open(os.devnull, os.O_RDWR)
-        out, err = (fds + [null, null])[:2]
+        if request["kind"] == "code":
+            out, err = (fds + [null, null])[:2]
+            os.dup2(out, 1)
+            os.dup2(err, 2)
+        else:
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            if fds:
+                os.dup2(fds[0], WORKER_FD)
         os.dup2(null, 0)
-        os.dup2(out, 1)
-        os.dup2(err, 2)
-        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        os.closerange(WORKER_FD + 1 if request["kind"] != "code" and fds else 3, os.sysconf("SC_OPEN_MAX"))
         limits = Limits.from_environment()
-        _check(_libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS | _CLONE_NEWCGROUP),
-               "unshare")
+        flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS | _CLONE_NEWCGROUP
+        if request["kind"] == "worker":
+            flags |= _CLONE_NEWNET  # the student's code gets no network at all, not even loopback
+        _check(_libc.unshare(flags), "unshare")
         init = os.fork()
         if init:
             _, status = os.waitpid(init, 0)
@@ -226,6 +239,10 @@ def _child(request: dict, fds: list[int]) -> None:
 def _run(request: dict) -> None:
     try:
         _reseed()
+        if request["kind"] == "worker":
+            from course_grading.worker import main as worker_main
+
+            _flush_and_exit(worker_main([str(WORKER_FD)]))
         if request["kind"] == "code":
             namespace = {"__name__": "__main__"}
             exec(compile(request["code"], "<forkserver>", "exec"), namespace)
@@ -234,6 +251,8 @@ def _run(request: dict) -> None:
             os._exit(0)
         path = "/tmp/.kernel-connection.json"
         Path(path).write_text(json.dumps(request["connection"]))
+        if request.get("factory"):
+            os.environ["COURSE_GRADER_WORKER_FACTORY_FD"] = str(WORKER_FD)
         from course_grading.kernel import run_kernel
 
         sys.argv = [sys.argv[0], "-f", path]
@@ -339,10 +358,16 @@ def _connect(path: str) -> socket.socket:
 
 def request(path: str, message: dict, fds: list[int], processes: int) -> int:
     """Ask the server at ``path`` for a confined child; wait for it to end; its exit code."""
+    return _request_on(_connect(path), message, fds, processes)
+
+
+def _request_on(conn: socket.socket, message: dict, fds: list[int], processes: int,
+                sent: Any = None) -> int:
     from course_grading.confine import cap_processes
 
-    conn = _connect(path)
     socket.send_fds(conn, [json.dumps(message).encode()], fds)
+    if sent is not None:
+        sent()
     data, ancillary, _, _ = conn.recvmsg(16, socket.CMSG_SPACE(12))
     if data != b"pid\n":
         raise OSError("the fork server did not answer")
@@ -362,20 +387,41 @@ def request(path: str, message: dict, fds: list[int], processes: int) -> int:
     return code if isinstance(code, int) else 1
 
 
-def launch_kernel(argv: list[str], path: str) -> int:
-    """The grading kernel's launcher (outside the sandbox): a warm kernel, or a cold one if no server answers.
+def launch_kernel(argv: list[str], path: str, factory: socket.socket) -> int | None:
+    """A warm trusted kernel from the server at ``path``, given ``factory`` (the socket it asks for workers on).
 
-    Returns the warm kernel's exit code; a cold start replaces this process.
+    Returns the kernel's exit code, or None when no server answers (the caller starts a cold one).
     """
     from course_grading.confine import Limits
-    from course_grading.kernel import _connection_file, launch_confined
+    from course_grading.kernel import _connection_file
 
     connection = json.loads(Path(_connection_file(argv)).read_text())
     limits = Limits.from_environment()
     try:
-        return request(path, {"kind": "kernel", "connection": connection}, [], limits.processes)
+        return request(path, {"kind": "kernel", "connection": connection, "factory": True}, [factory.fileno()],
+                       limits.processes)
     except OSError:
-        launch_confined(argv)  # replaces this process
+        return None
+
+
+def start_worker(path: str, end: socket.socket, processes: int) -> None:
+    """Ask the server at ``path`` for a worker on ``end`` (a socket), in walls of its own; do not wait for it.
+
+    The worker is a sibling of the kernel, not its child: it shares neither the
+    kernel's PID, mount or network namespace, nor its /tmp. It ends when the
+    kernel closes its end of the socket, or with this launcher.
+    """
+    import threading
+
+    conn = _connect(path)  # fails here, not in the thread, when no server answers
+    fd = os.dup(end.fileno())
+    def ask() -> None:
+        try:
+            _request_on(conn, {"kind": "worker"}, [fd], processes, sent=lambda: os.close(fd))
+        except OSError:
+            pass
+
+    threading.Thread(target=ask, daemon=True).start()
 
 
 def run_code(code: str, path: str | None = None) -> int:

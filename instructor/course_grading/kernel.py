@@ -17,7 +17,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 KERNEL_NAME = "course-grader"
 
@@ -42,8 +42,85 @@ def _connection_file(argv: list[str]) -> str:
     return argv[argv.index("-f") + 1]
 
 
+def launch(argv: list[str]) -> int:
+    """The launcher: start the trusted kernel, serve it workers for the student's code, return its exit code.
+
+    The kernel comes warm from the batch's fork server when there is one
+    (``COURSE_GRADER_FORKSERVER``), else cold in bubblewrap. Either way this
+    process stays beside it and, each time the kernel asks on its factory
+    socket, starts a worker in walls of its own (:func:`serve_workers`).
+    """
+    import socket
+    import threading
+
+    from course_grading.confine import Limits
+
+    limits = Limits.from_environment()
+    kernel_side, launcher_side = socket.socketpair()
+    server = os.environ.get("COURSE_GRADER_FORKSERVER")
+    threading.Thread(target=serve_workers, args=(launcher_side, server, limits), daemon=True).start()
+    if server:
+        from course_grading.forkserver import launch_kernel
+
+        code = launch_kernel(argv, server, kernel_side)
+        if code is not None:
+            return code
+    return run_confined(argv, kernel_side)
+
+
+def serve_workers(sock: Any, server: str | None, limits: Any) -> None:
+    """Answer each request of the kernel (a byte on ``sock``) with the socket of a new worker.
+
+    A worker comes from the fork server (its own namespaces, network included)
+    or, without one, from bubblewrap (:func:`course_grading.boundary.worker_command`).
+    """
+    import socket
+    import subprocess
+
+    from course_grading.boundary import worker_command
+
+    cold: list[subprocess.Popen[bytes]] = []
+    while sock.recv(1):
+        kernel_end, worker_end = socket.socketpair()
+        started = False
+        if server:
+            from course_grading.forkserver import start_worker
+
+            try:
+                start_worker(server, worker_end, limits.processes)
+                started = True
+            except OSError:
+                pass
+        if not started:
+            cold.append(subprocess.Popen(worker_command(worker_end.fileno(), confined=True),
+                                         pass_fds=(worker_end.fileno(),), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        worker_end.close()
+        socket.send_fds(sock, [b"w"], [kernel_end.fileno()])
+        kernel_end.close()
+        cold = [p for p in cold if p.poll() is None]
+
+
+def run_confined(argv: list[str], factory: Any) -> int:
+    """Run the kernel in bubblewrap as a child of this process; its exit code."""
+    import subprocess
+
+    from course_grading.confine import Limits, font_cache_from_environment, kernel_command
+
+    limits = Limits.from_environment()
+    connection = _connection_file(argv)
+    fd = os.open(connection, os.O_RDONLY)
+    os.set_inheritable(fd, True)
+    os.environ["COURSE_GRADER_WORKER_FACTORY_FD"] = str(factory.fileno())
+    command = kernel_command(connection, fd, limits, font_cache_from_environment())
+    # The sandbox gets no descriptor of nbgrader's: not its stdin (a terminal), nor the stdout and
+    # stderr nbgrader logs to. It talks to nbgrader only through the kernel protocol.
+    return subprocess.call(command, pass_fds=(fd, factory.fileno()), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def launch_confined(argv: list[str]) -> NoReturn:
-    """Replace this process by bubblewrap running the kernel inside the sandbox."""
+    """Replace this process by bubblewrap running the kernel inside the sandbox (no workers served)."""
     from course_grading.confine import Limits, cap_processes, font_cache_from_environment, kernel_command
 
     limits = Limits.from_environment()
@@ -86,12 +163,10 @@ def run_kernel(argv: list[str]) -> None:
 def main() -> None:
     argv = sys.argv[1:]
     if os.environ.get("COURSE_GRADER_CONFINE") == "1" and os.environ.get("COURSE_GRADER_INSIDE") != "1":
-        server = os.environ.get("COURSE_GRADER_FORKSERVER")
-        if server:
-            from course_grading.forkserver import launch_kernel
+        from course_grading.confine import Limits, cap_processes
 
-            sys.exit(launch_kernel(argv, server))
-        launch_confined(argv)
+        cap_processes(Limits.from_environment().processes)
+        sys.exit(launch(argv))
     run_kernel(argv)
 
 

@@ -14,15 +14,22 @@ that is executed from the instructor's source in ``solutions/``:
   lets run (its definitions); an answer that breaks the allowlist is replaced
   by the unanswered stub, with the reasons in a comment.
 
-So no code of the student runs at the top level of the kernel: nothing can
-register IPython hooks, rewrite later cells, trace the tests or patch torch
-before a test cell runs. What the student's functions may do when a test
-calls them is limited by the allowlist.
+Each answer that may run becomes a call of :func:`course_grading.boundary.answer`
+(:func:`boundary_source`): the kernel that nbgrader runs, and with it every
+set-up cell, demo and test, never runs the student's code; the answer's
+definitions run in a worker process, and the tests call them through
+stand-ins whose results come back as data. After execution
+:class:`RestoreAnswers` puts the student's own code back into the answer
+cells, for the feedback and formgrader. ``COURSE_GRADER_ALLOWLIST=off`` in the
+environment skips the allowlist: the whole answer cell goes to the worker
+(the tests use it to prove the boundary holds on its own).
 """
 
 from __future__ import annotations
 
+import ast
 import copy
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -33,7 +40,7 @@ from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearOutput, ClearSolutions, LockCells, NbGraderPreprocessor
 
-from course_grading.allowlist import Screened, notebook_context, screen
+from course_grading.allowlist import Context, Screened, notebook_context, parse, screen
 from course_grading.cells import grade_id, is_solution
 
 NOT_RUN_HEADER = "# The grader did not run this answer (it needs review):"
@@ -66,21 +73,113 @@ def screen_answers(source: NotebookNode, submitted: NotebookNode) -> dict[str, S
     others = [c.source for c in source.cells if c.cell_type == "code" and not utils.is_solution(c)]
     tests = [c.source for c in source.cells if c.cell_type == "code" and utils.is_grade(c) and not utils.is_solution(c)]
     contexts = notebook_context(others, given, reference, tests)
+    if not allowlist_on():
+        return {gid: Screened(text) for gid, text in given.items()}
     return {gid: screen(text, contexts[gid]) for gid, text in given.items()}
+
+
+def allowlist_on() -> bool:
+    """False when ``COURSE_GRADER_ALLOWLIST=off``: answers go to the worker unscreened (for tests)."""
+    value = os.environ.get("COURSE_GRADER_ALLOWLIST", "on").strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"COURSE_GRADER_ALLOWLIST must be 'on' or 'off', got {value!r}")
+    return value == "on"
+
+
+BOUNDARY_MARK = "# The grader runs this answer in its sandboxed worker (course_grading.boundary)."
+
+
+def _read_names(source: str) -> set[str]:
+    try:
+        tree = parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def _cell_bindings(source: str) -> set[str]:
+    """Names a code cell binds at the top level (IPython magics and shell lines left out)."""
+    text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    try:
+        tree = parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return bound
+
+
+def boundary_source(grade_id: str, answer: str, context: Context, notebook_names: set[str]) -> str:
+    """The source of an answer cell as the grader runs it: the answer goes to the worker as a string.
+
+    ``notebook_names`` are the names the notebook's set-up and demo cells bind
+    (never a test's): of those, the ones the answer reads are sent to the worker.
+    """
+    sent = sorted(_read_names(answer) & notebook_names)
+    return (f"{BOUNDARY_MARK}\n"
+            f"__import__('course_grading.boundary', fromlist=['answer']).answer(\n"
+            f"    globals(), {grade_id!r}, {answer!r},\n"
+            f"    protected={sorted(context.protected)!r},\n"
+            f"    context={sent!r})\n")
+
+
+def answer_from_boundary_source(source: str) -> str | None:
+    """The student's answer inside a cell made by :func:`boundary_source`, or None."""
+    if not source.startswith(BOUNDARY_MARK):
+        return None
+    try:
+        call = parse(source).body[0]
+        value = call.value.args[2]  # type: ignore[attr-defined]
+        answer = ast.literal_eval(value)
+    except (SyntaxError, ValueError, IndexError, AttributeError):
+        return None
+    return answer if isinstance(answer, str) else None
+
+
+def notebook_bindings(source: NotebookNode) -> set[str]:
+    """Names bound by the notebook's code cells that are neither answers nor tests."""
+    names: set[str] = set()
+    test_names: set[str] = set()
+    for cell in source.cells:
+        if cell.cell_type != "code" or utils.is_solution(cell):
+            continue
+        if utils.is_grade(cell):
+            test_names |= _cell_bindings(cell.source)
+        else:
+            names |= _cell_bindings(cell.source)
+    return names - test_names
+
+
+def _contexts(source: NotebookNode, submitted: NotebookNode) -> dict[str, Context]:
+    answers = answer_cells(submitted)
+    reference = {cell_id: c.source for c in source.cells if is_solution(c) and (cell_id := grade_id(c)) is not None}
+    given = {gid: answers[gid].source for gid in reference if gid in answers}
+    others = [c.source for c in source.cells if c.cell_type == "code" and not utils.is_solution(c)]
+    tests = [c.source for c in source.cells if c.cell_type == "code" and utils.is_grade(c) and not utils.is_solution(c)]
+    return notebook_context(others, given, reference, tests)
 
 
 def rebuild(source: NotebookNode, submitted: NotebookNode, config: Any = None) -> NotebookNode:
     """The notebook to execute: the source's cells, with the submission's screened answers."""
     release = release_version(source, config)
     screened = screen_answers(source, submitted)
+    contexts = _contexts(source, submitted)
+    names = notebook_bindings(source)
     for cell in release.cells:
         if not utils.is_solution(cell):
             continue
-        result = screened.get(grade_id(cell) or "")
+        gid = grade_id(cell) or ""
+        result = screened.get(gid)
         if result is None:
             continue  # not answered: the stub stays
         if result.runnable:
-            cell.source = result.source
+            cell.source = boundary_source(gid, result.source, contexts[gid], names)
         else:
             reasons = [f"#  - {p}".replace("\n", " ")[:200] for p in result.problems]
             cell.source = "\n".join([NOT_RUN_HEADER, *reasons, cell.source])
@@ -99,6 +198,21 @@ class RebuildFromSource(NbGraderPreprocessor):
         rebuilt = rebuild(source, nb, self.config)
         self.log.info("Rebuilt %s from %s with the submitted answers", name, path)
         return rebuilt, resources
+
+
+class RestoreAnswers(NbGraderPreprocessor):
+    """After execution, show each answer cell with the student's code, not the call that ran it in the worker.
+
+    Listed right after ``Execute`` in ``Autograde.autograde_preprocessors``.
+    """
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any], index: int
+                        ) -> tuple[NotebookNode, dict[str, Any]]:
+        if cell.cell_type == "code" and isinstance(cell.get("source"), str):
+            answer = answer_from_boundary_source(cell.source)
+            if answer is not None:
+                cell.source = answer
+        return cell, resources
 
 
 _NBVAL_MARKER = re.compile(r"[ \t]*#[ \t]*NBVAL_[A-Z_]+[ \t]*$", re.MULTILINE)

@@ -1,0 +1,743 @@
+"""The trusted side of the grading boundary: the student's names, bound to stand-ins for a worker's objects.
+
+When a notebook is graded, its set-up cells, demos and every visible and
+hidden test run in the trusted kernel; the student's answer cells run only in
+a worker process (:mod:`course_grading.worker`), confined by the operating
+system. :class:`course_grading.preprocessors.RebuildFromSource` turns each
+answer cell into a call of :func:`answer`, which sends the cell's source to
+the worker and binds the names it defines to stand-ins here:
+
+- a function (or a class that is not a module) becomes a :class:`RemoteFunction`:
+  calling it sends the arguments into the worker (pickled: test code and test
+  objects may go in) and reads the result back as data (:mod:`course_grading.wire`);
+- an ``nn.Module`` subclass becomes a class of this side whose instances are
+  mirrors (:class:`RemoteModule`): the worker's module's structure, rebuilt
+  here from torch.nn classes and parameters that are data, with ``forward``
+  sent to the worker;
+- a lazy result (a generator, a map) becomes a :class:`RemoteIterator`; any
+  other object a :class:`RemoteObject`, whose attributes are read through its
+  handle (and never compared by the worker: ``==`` is identity).
+
+After a call, what the answer changed in the arguments comes back as data and
+is written into the test's own objects: tensors' values (and ``.grad``, unless
+the result carries a gradient), generators' states, optimizers' state dicts
+and modules' parameters. A result that requires grad is joined to the test's
+inputs by :class:`_Bridge`, an autograd function whose backward asks the worker
+for the vector-Jacobian product. The worker can answer wrongly, slowly or
+not at all; it cannot make this side run its code: nothing it sends is
+unpickled, and its answers can only be None, numbers, strings, tensors,
+dtypes, sizes, tuples, lists, dicts and handles.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from course_grading import wire
+
+NAMESPACE_KEY = "__course_boundary__"
+_STUDENT_OUTPUT_LIMIT = 256 * 1024  # characters of the student's printing shown per notebook
+
+
+class AnswerTimeout(Exception):
+    """The student's code did not finish in time."""
+
+
+class BoundaryError(RuntimeError):
+    """The worker broke the protocol or ended; the answer's code can no longer be run."""
+
+
+def _limit_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+# -- starting a worker ----------------------------------------------------------------------------
+
+def worker_command(fd: int, confined: bool) -> list[str]:
+    """The command that starts a worker on the inherited socket ``fd``, in bubblewrap when ``confined``."""
+    inner = [sys.executable, "-I", "-m", "course_grading.worker", str(fd)]
+    if not confined:
+        return inner
+    from course_grading.confine import Limits, font_cache_from_environment, sandbox_command
+
+    command = sandbox_command(inner, Limits.from_environment(), font_cache=font_cache_from_environment())
+    return [command[0], "--unshare-net", *command[1:]]
+
+
+def how_workers_run() -> tuple[bool, str]:
+    """(confined, explanation): how this machine runs a grading worker."""
+    if os.environ.get("COURSE_GRADER_WORKER_FACTORY_FD"):
+        return True, "workers started by make grade's kernel launcher, each in walls of its own"
+    from course_grading.confine import status
+
+    available, why = status()
+    if available:
+        return True, f"each worker in its own sandbox ({why})"
+    return False, f"workers run WITHOUT the operating-system sandbox: {why}"
+
+
+_FACTORY: socket.socket | None = None
+
+
+def spawn_worker() -> tuple[socket.socket, subprocess.Popen[bytes] | None]:
+    """A connected worker: from make grade's kernel launcher (``COURSE_GRADER_WORKER_FACTORY_FD``), or a new one.
+
+    Inside make grade's sandbox the kernel never starts a worker itself: one
+    started here would share the kernel's walls (its /tmp, its processes).
+    """
+    global _FACTORY
+    factory = os.environ.get("COURSE_GRADER_WORKER_FACTORY_FD")
+    if factory:
+        if _FACTORY is None:
+            _FACTORY = socket.socket(fileno=int(factory))
+            _FACTORY.settimeout(60)
+        try:
+            _FACTORY.sendall(b"w")
+            _, fds, _, _ = socket.recv_fds(_FACTORY, 1, 1)
+        except OSError as error:
+            raise BoundaryError(f"no worker could be started: {error}") from None
+        if not fds:
+            raise BoundaryError("no worker could be started")
+        return socket.socket(fileno=fds[0]), None
+    if os.environ.get("COURSE_GRADER_INSIDE") == "1":
+        raise BoundaryError("a grading kernel inside the sandbox has no way to start a worker")
+    ours, theirs = socket.socketpair()
+    confined, _ = how_workers_run()
+    env = dict(os.environ)
+    process = subprocess.Popen(worker_command(theirs.fileno(), confined), pass_fds=(theirs.fileno(),),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=env, start_new_session=True)
+    theirs.close()
+    return ours, process
+
+
+# -- pickling into the worker ---------------------------------------------------------------------
+
+class _Outgoing:
+    """What one request sends: tensors, generators, optimizers and modules found in its arguments."""
+
+    def __init__(self) -> None:
+        self.tensors: list[torch.Tensor] = []
+        self.tensor_index: dict[int, int] = {}
+        self.generators: list[torch.Generator] = []
+        self.optimizers: list[Any] = []
+        self.modules: dict[int, RemoteModule] = {}
+
+    def tensor(self, tensor: torch.Tensor) -> int:
+        index = self.tensor_index.get(id(tensor))
+        if index is None:
+            index = self.tensor_index[id(tensor)] = len(self.tensors)
+            self.tensors.append(tensor)
+        return index
+
+
+def _pickler_class() -> type:
+    import cloudpickle
+
+    from course_grading import worker as worker_module
+
+    class Pickler(cloudpickle.CloudPickler):
+        outgoing: _Outgoing
+
+        def persistent_id(self, obj: Any) -> Any:
+            if isinstance(obj, torch.Tensor):
+                return ("T", self.outgoing.tensor(obj))
+            if isinstance(obj, torch.Generator):
+                self.outgoing.generators.append(obj)
+                return ("G", len(self.outgoing.generators) - 1)
+            handle = _handle_of(obj)
+            if handle is not None:
+                if isinstance(obj, RemoteModule):
+                    self.outgoing.modules[handle] = obj
+                return ("H", handle)
+            return None
+
+        def reducer_override(self, obj: Any) -> Any:
+            if isinstance(obj, torch.optim.Optimizer):
+                self.outgoing.optimizers.append(obj)
+                return (worker_module._tracked_optimizer,
+                        (len(self.outgoing.optimizers) - 1, type(obj), obj.__getstate__()))
+            return super().reducer_override(obj)
+
+    return Pickler
+
+
+def _handle_of(obj: Any) -> int | None:
+    try:
+        stand_in = object.__getattribute__(obj, "_course_stand_in")
+    except AttributeError:
+        return None
+    return stand_in.handle if isinstance(stand_in, _StandIn) else None
+
+
+class _StandIn:
+    def __init__(self, boundary: Boundary, handle: int, generation: int, name: str) -> None:
+        self.boundary, self.handle, self.generation, self.name = boundary, handle, generation, name
+
+
+# -- the boundary ---------------------------------------------------------------------------------
+
+class Boundary:
+    """The trusted kernel's connection to its worker, restarted (and the answers replayed) when it fails."""
+
+    def __init__(self) -> None:
+        self.caps = wire.Caps.from_environment()
+        self.call_seconds = _limit_seconds("COURSE_GRADER_CALL_SECONDS", 120.0)
+        self.budget_seconds = _limit_seconds("COURSE_GRADER_STUDENT_SECONDS", 900.0)
+        self.spent = 0.0
+        self.sock: socket.socket | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.generation = 0
+        self.seq = 0
+        self.definitions: list[tuple[str, str, dict[str, Any]]] = []
+        self.stand_ins: dict[int, Any] = {}
+        self.printed = 0
+        self.tokens = 0
+        self.released: list[int] = []
+        self._pickler = _pickler_class()
+
+    # -- process ----------------------------------------------------------------------------------
+    def _ensure(self) -> socket.socket:
+        if self.sock is None:
+            self.sock, self.process = spawn_worker()
+            self.generation += 1
+            self.stand_ins.clear()
+            for grade_id, source, context in self.definitions:  # a restarted worker gets every answer again
+                self._request({"op": "define", "source": source, "filename": f"<answer {grade_id}>",
+                               "context": context})
+        return self.sock
+
+    def stop(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.process.wait()
+            self.process = None
+
+    # -- one request ------------------------------------------------------------------------------
+    def _request(self, body: dict[str, Any], outgoing: _Outgoing | None = None,
+                 grad_inputs: Callable[[_Outgoing], list[Any]] | None = None) -> tuple[dict[str, Any], dict]:
+        if self.spent >= self.budget_seconds:
+            raise AnswerTimeout(f"the answers used up this notebook's time budget ({self.budget_seconds:g} s)")
+        sock = self._ensure()
+        outgoing = outgoing or _Outgoing()
+        buffer = io.BytesIO()
+        pickler = self._pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.outgoing = outgoing
+        pickler.dump(body)
+        pushes = {}
+        for handle, module in list(outgoing.modules.items()):
+            pushes[handle] = {name: outgoing.tensor(t) for name, t in _named_state(module)}
+        payload = {
+            "tensors": [(t.detach().to("cpu"), bool(t.requires_grad), isinstance(t, torch.nn.Parameter),
+                         None if t.grad is None else t.grad.detach()) for t in outgoing.tensors],
+            "generators": [g.get_state() for g in outgoing.generators],
+            "pushes": pushes,
+            "grad_inputs": grad_inputs(outgoing) if grad_inputs else [],
+            "body": buffer.getvalue(),
+        }
+        self.seq += 1
+        start = time.monotonic()
+        deadline = start + min(self.call_seconds, self.budget_seconds - self.spent)
+        try:
+            wire.send(sock, {"seq": self.seq}, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+            header, blob = wire.receive(sock, self.caps, deadline)
+            if type(header) is not dict or header.get("seq") != self.seq:
+                raise wire.WireError("an answer to another request")
+            tensors = wire.load_tensors(blob)
+        except TimeoutError:
+            self.stop()
+            raise AnswerTimeout(f"the answer did not finish within {deadline - start:.0f} s") from None
+        except KeyboardInterrupt:  # nbgrader's cell timeout interrupts the trusted kernel
+            self.stop()
+            raise
+        except (wire.WireError, EOFError, OSError) as error:
+            self.stop()
+            raise BoundaryError(f"the answer's process failed: {error}") from None
+        finally:
+            self.spent += time.monotonic() - start
+        out = header.get("out")
+        if type(out) is str and out:
+            self._print(out)
+        return header, tensors
+
+    def _print(self, text: str) -> None:
+        left = _STUDENT_OUTPUT_LIMIT - self.printed
+        if left > 0:
+            sys.stdout.write(text[:left])
+            if len(text) > left:
+                sys.stdout.write("\n[output truncated by the grader]\n")
+        self.printed += len(text)
+
+    def _decoded(self, header: dict[str, Any], tensors: dict[str, torch.Tensor],
+                 bridge: tuple[list[torch.Tensor], list[Any]] | None = None) -> Any:
+        if header.get("ok") is not True:
+            raise _student_error(header.get("error"))
+        if bridge is not None and isinstance(header.get("graph"), int):
+            keys = header.get("graph_keys")
+            if type(keys) is not list or not all(type(k) is str and k in tensors for k in keys):
+                raise wire.WireError("a gradient for tensors that are not in the answer")
+            inputs = bridge[0]
+            outputs = _Bridge.apply(self, header["graph"], [tensors[k] for k in keys], *inputs)
+            if isinstance(outputs, torch.Tensor):
+                outputs = (outputs,)
+            tensors = dict(tensors)
+            tensors.update(zip(keys, outputs))
+            weakref.finalize(outputs[0], self.released.append, header["graph"])
+        decoder = wire.Decoder(tensors, self.stand_in, self.caps)
+        try:
+            return decoder.decode(header.get("result"))
+        except wire.WireError:
+            self.stop()
+            raise
+
+    # -- operations -------------------------------------------------------------------------------
+    def define(self, grade_id: str, source: str, context: dict[str, Any]) -> list[tuple[str, Any]]:
+        """Run an answer cell's source in the worker; (name, stand-in or value) for each name it bound."""
+        self._ensure()
+        self.definitions.append((grade_id, source, context))
+        header, tensors = self._request({"op": "define", "source": source, "filename": f"<answer {grade_id}>",
+                                         "context": context})
+        names = self._decoded(header, tensors)
+        if type(names) is not list:
+            raise wire.WireError("define did not answer with a list")
+        found = []
+        for entry in names:
+            if type(entry) is not tuple or len(entry) != 2 or type(entry[0]) is not str:
+                raise wire.WireError("a defined name that is not (name, value)")
+            found.append(entry)
+        return found
+
+    def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+             avoid: dict[str, Any] | None = None, warn: bool = False, name: str = "") -> tuple[Any, list[str], list[str]]:
+        """Call ``target`` (a stand-in) in the worker: (result, forbidden calls it made, its warnings)."""
+        body = {"op": "call", "target": target, "args": args, "kwargs": kwargs, "avoid": avoid, "name": name,
+                "warn": warn}
+        trusted: list[torch.Tensor] = []
+
+        def grad_inputs(outgoing: _Outgoing) -> list[Any]:
+            """The inputs that may receive a gradient from the result, in the worker's terms."""
+            specs: list[Any] = []
+            for handle, module in outgoing.modules.items():
+                for pname, parameter in module.named_parameters():
+                    if parameter.requires_grad:
+                        specs.append(("M", handle, pname))
+                        trusted.append(parameter)
+            pushed = {id(t) for module in outgoing.modules.values() for _, t in _named_state(module)}
+            for index, tensor in enumerate(outgoing.tensors):
+                if tensor.requires_grad and tensor.is_floating_point() and id(tensor) not in pushed:
+                    specs.append(("T", index))
+                    trusted.append(tensor)
+            return specs
+
+        fresh = _Outgoing()
+        header, tensors = self._request(body, fresh, grad_inputs)
+        result = self._decoded(header, tensors, (trusted, grad_inputs))
+        self._apply_sync(header.get("sync"), tensors, fresh, skip_grads=isinstance(header.get("graph"), int))
+        called = header.get("called", [])
+        warned = header.get("warnings", [])
+        if type(called) is not list or not all(type(c) is str for c in called):
+            called = ["(an unreadable record)"]
+        if type(warned) is not list or not all(type(w) is str for w in warned):
+            warned = ["(an unreadable record)"]
+        return result, called[:20], warned[:20]
+
+    def simple(self, op: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
+        header, tensors = self._request({"op": op, **fields})
+        return self._decoded(header, tensors), header
+
+    def vjp(self, graph: int, generation: int, grads: list[torch.Tensor | None]) -> list[Any]:
+        if generation != self.generation:
+            raise BoundaryError("the answer's process was restarted: this result's gradient is gone")
+        found, _ = self.simple("vjp", graph=graph, grads=grads)
+        return found if type(found) is list else []
+
+    def bind(self, names: dict[str, Any]) -> int:
+        self.tokens += 1
+        self.simple("bind", token=self.tokens, names=names)
+        return self.tokens
+
+    def unbind(self, token: int) -> None:
+        if self.sock is not None:
+            self.simple("unbind", token=token)
+
+    # -- what comes back --------------------------------------------------------------------------
+    def stand_in(self, description: dict[str, Any], decoder: wire.Decoder) -> Any:
+        """The trusted stand-in of a worker object (the same one each time the handle comes back)."""
+        handle, kind, name = description.get("id"), description.get("kind"), description.get("name")
+        if type(handle) is not int or type(kind) is not str or type(name) is not str:
+            raise wire.WireError("a malformed handle")
+        known = self.stand_ins.get(handle)
+        if kind == "module":
+            tree = decoder.decode(description.get("tree"), 1)
+            if known is None:
+                known = _build_mirror(self, handle, tree, name)
+            else:
+                _pull_tree(known, tree)
+        elif known is None:
+            stand_in = _StandIn(self, handle, self.generation, name[:200])
+            if kind in ("function", "class"):
+                known = RemoteFunction(stand_in)
+            elif kind == "module_class":
+                known = _remote_module_class(stand_in)
+            elif kind == "iterator":
+                known = RemoteIterator(stand_in)
+            elif kind == "object":
+                known = RemoteObject(stand_in)
+            else:
+                raise wire.WireError(f"an unknown kind of handle {kind[:20]!r}")
+        self.stand_ins[handle] = known
+        return known
+
+    def _apply_sync(self, sync: Any, tensors: dict[str, torch.Tensor], outgoing: _Outgoing, skip_grads: bool) -> None:
+        decoder = wire.Decoder(tensors, self.stand_in, self.caps)
+        state = decoder.decode(sync) if sync is not None else {}
+        if type(state) is not dict:
+            raise wire.WireError("a malformed record of changes")
+        for change in state.get("tensors", []):
+            index = change.get("i") if type(change) is dict else None
+            if type(index) is not int or not 0 <= index < len(outgoing.tensors):
+                raise wire.WireError("a change to a tensor that was not sent")
+            _write_back(outgoing.tensors[index], change, skip_grads)
+        generators = state.get("generators", [])
+        for generator, new in zip(outgoing.generators, generators):
+            if isinstance(new, torch.Tensor) and new.dtype == torch.uint8 and new.dim() == 1:
+                generator.set_state(new)
+        for index, optimizer_state in state.get("optimizers", []):
+            if type(index) is int and 0 <= index < len(outgoing.optimizers) and type(optimizer_state) is dict:
+                try:
+                    outgoing.optimizers[index].load_state_dict(optimizer_state)
+                except Exception as error:  # noqa: BLE001 - a malformed state is the answer's fault
+                    raise RuntimeError(f"the optimizer's state after the answer could not be read: {error}"[:300]
+                                       ) from None
+        for handle, named in state.get("modules", []):
+            module = self.stand_ins.get(handle)
+            if isinstance(module, RemoteModule) and type(named) is dict:
+                _load_named(module, named)
+
+
+def _named_state(module: torch.nn.Module) -> list[tuple[str, torch.Tensor]]:
+    return list(module.named_parameters()) + list(module.named_buffers())
+
+
+def _write_back(original: torch.Tensor, change: dict[str, Any], skip_grads: bool) -> None:
+    data = change.get("data")
+    if isinstance(data, torch.Tensor):
+        with torch.no_grad():
+            if data.shape == original.shape:
+                original.copy_(data.to(original.dtype))
+            elif original.is_leaf:
+                original.data = data.to(original.dtype)
+    if "grad" in change and not skip_grads and original.is_leaf and original.requires_grad:
+        grad = change["grad"]
+        if grad is None:
+            original.grad = None
+        elif isinstance(grad, torch.Tensor) and grad.shape == original.shape:
+            original.grad = grad.to(original.dtype)
+
+
+def _load_named(module: torch.nn.Module, named: dict[str, Any]) -> None:
+    own = dict(_named_state(module))
+    with torch.no_grad():
+        for name, value in named.items():
+            target = own.get(name)
+            if target is not None and isinstance(value, torch.Tensor):
+                if target.shape == value.shape:
+                    target.copy_(value.to(target.dtype))
+                else:
+                    target.data = value.to(target.dtype)
+
+
+def _student_error(error: Any) -> BaseException:
+    if type(error) is not dict:
+        return BoundaryError("the answer failed")
+    kind, message, trace = error.get("type"), error.get("message"), error.get("trace")
+    kind = kind if type(kind) is str else "Exception"
+    message = message if type(message) is str else ""
+    lines = [line for line in trace if type(line) is str][:8] if type(trace) is list else []
+    cls = getattr(builtins, kind, None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)) or kind in ("StopIteration", "StopAsyncIteration"):
+        cls = RuntimeError
+        message = f"{kind[:80]}: {message}"
+    text = message[:2000]
+    if lines:
+        text += "\n(in your answer: " + "; ".join(lines) + ")"
+    try:
+        return cls(text)
+    except Exception:  # noqa: BLE001 - an exception class with another signature
+        return RuntimeError(f"{kind[:80]}: {text}")
+
+
+# -- gradients across the boundary ----------------------------------------------------------------
+
+class _Bridge(torch.autograd.Function):
+    """Outputs computed in the worker, joined to the trusted inputs they depend on."""
+
+    @staticmethod
+    def forward(ctx: Any, boundary: Boundary, graph: int, outputs: list[torch.Tensor],  # type: ignore[override]
+                *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        ctx.boundary, ctx.graph, ctx.generation = boundary, graph, boundary.generation
+        ctx.shapes = [(t.shape, t.dtype) for t in inputs]
+        return tuple(t.clone() for t in outputs)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: torch.Tensor) -> Any:
+        found = ctx.boundary.vjp(ctx.graph, ctx.generation, [None if g is None else g.contiguous() for g in grads])
+        result: list[Any] = [None, None, None]
+        for index, (shape, dtype) in enumerate(ctx.shapes):
+            value = found[index] if index < len(found) else None
+            if isinstance(value, torch.Tensor) and value.shape == shape:
+                result.append(value.to(dtype))
+            elif value is None:
+                result.append(None)
+            else:
+                raise BoundaryError("the answer's gradient does not have the input's shape")
+        return tuple(result)
+
+
+# -- stand-ins ------------------------------------------------------------------------------------
+
+class RemoteFunction:
+    """A function (or plain class) of the student's, called in the worker."""
+
+    def __init__(self, stand_in: _StandIn) -> None:
+        object.__setattr__(self, "_course_stand_in", stand_in)
+        self.__name__ = self.__qualname__ = stand_in.name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.__course_call__(args, kwargs, avoid=None, warn=False, name="")[0]
+
+    def __course_call__(self, args: tuple[Any, ...], kwargs: dict[str, Any], *, avoid: dict[str, Any] | None,
+                        warn: bool, name: str) -> tuple[Any, list[str], list[str]]:
+        stand_in = object.__getattribute__(self, "_course_stand_in")
+        _check_generation(stand_in)
+        return stand_in.boundary.call(self, args, kwargs, avoid=avoid, warn=warn, name=name)
+
+    def __repr__(self) -> str:
+        return f"<answer {object.__getattribute__(self, '_course_stand_in').name}>"
+
+
+def _check_generation(stand_in: _StandIn) -> None:
+    if stand_in.generation != stand_in.boundary.generation:
+        raise BoundaryError("the answer's process was restarted after a failure: this object is gone")
+
+
+class RemoteIterator:
+    """A lazy result (a generator, a map): each item is computed in the worker when it is asked for."""
+
+    def __init__(self, stand_in: _StandIn) -> None:
+        self._course_stand_in = stand_in
+
+    def __iter__(self) -> RemoteIterator:
+        return self
+
+    def __next__(self) -> Any:
+        stand_in = self._course_stand_in
+        _check_generation(stand_in)
+        value, header = stand_in.boundary.simple("next", target=self)
+        if header.get("stop") is True:
+            raise StopIteration
+        called = header.get("called")
+        if called:
+            names = ", ".join(str(c)[:60] for c in called[:5]) if type(called) is list else "?"
+            raise AssertionError(f"{stand_in.name}: called {names} while its result was read, which this exercise "
+                                 "does not allow.\nHint: write that computation yourself, as the exercise asks")
+        return value
+
+    def __repr__(self) -> str:
+        return f"<lazy result of an answer: {self._course_stand_in.name}>"
+
+
+class RemoteObject:
+    """Any other object of the student's: attributes are read in the worker; ``==`` is identity here."""
+
+    def __init__(self, stand_in: _StandIn) -> None:
+        object.__setattr__(self, "_course_stand_in", stand_in)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        stand_in = object.__getattribute__(self, "_course_stand_in")
+        _check_generation(stand_in)
+        return stand_in.boundary.simple("getattr", target=self, name=name)[0]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        stand_in = object.__getattribute__(self, "_course_stand_in")
+        _check_generation(stand_in)
+        return stand_in.boundary.call(self, args, kwargs)[0]
+
+    def __repr__(self) -> str:
+        return f"<object of an answer: {object.__getattribute__(self, '_course_stand_in').name}>"
+
+
+class RemoteModule(torch.nn.Module):
+    """A mirror of a student's ``nn.Module``: torch.nn layers and parameters here, ``forward`` in the worker.
+
+    Before a call the mirror's parameters and buffers go to the worker, after it
+    the worker's come back; gradients reach the mirror's parameters through
+    :class:`_Bridge`.
+    """
+
+    _course_stand_in: _StandIn | None = None
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        stand_in = self._course_stand_in
+        if stand_in is None:
+            raise BoundaryError("only the outermost module of an answer can be called by a test")
+        _check_generation(stand_in)
+        return stand_in.boundary.call(self, args, kwargs)[0]
+
+
+def _remote_module_class(stand_in: _StandIn) -> type:
+    """A class here that stands for the student's ``nn.Module`` subclass: calling it builds one in the worker."""
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        _check_generation(stand_in)
+        return stand_in.boundary.call(_ClassTarget(stand_in), args, kwargs)[0]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        pass  # built by the worker's __init__, mirrored when it came back
+
+    name = stand_in.name.rsplit(".", 1)[-1]
+    cls = type(name if name.isidentifier() else "AnswerModule", (RemoteModule,),
+               {"__new__": __new__, "__init__": __init__, "__module__": "__main__"})
+    stand_in.boundary._module_classes = getattr(stand_in.boundary, "_module_classes", {})
+    stand_in.boundary._module_classes[stand_in.name] = cls
+    return cls
+
+
+class _ClassTarget:
+    """The worker's class itself, as the target of a call (pickled as its handle)."""
+
+    def __init__(self, stand_in: _StandIn) -> None:
+        self._course_stand_in = stand_in
+
+
+_TORCH_NN_NAMES = frozenset(name for name in dir(torch.nn) if isinstance(getattr(torch.nn, name), type)
+                            and issubclass(getattr(torch.nn, name), torch.nn.Module))
+
+
+def _build_mirror(boundary: Boundary, handle: int, tree: Any, name: str) -> RemoteModule:
+    classes = getattr(boundary, "_module_classes", {})
+    cls = classes.get(name) or _remote_module_class(_StandIn(boundary, handle, boundary.generation, name))
+    mirror = torch.nn.Module.__new__(cls)
+    torch.nn.Module.__init__(mirror)
+    object.__setattr__(mirror, "_course_stand_in", _StandIn(boundary, handle, boundary.generation, name))
+    _fill(mirror, tree, depth=0)
+    return mirror
+
+
+def _fill(module: torch.nn.Module, tree: Any, depth: int) -> None:
+    if type(tree) is not dict or depth > 8:
+        raise wire.WireError("a malformed module")
+    module.training = tree.get("training") is True
+    attrs = tree.get("attrs")
+    if type(attrs) is dict:
+        for key, value in attrs.items():
+            if type(key) is str and key.isidentifier() and not key.startswith("_") and type(value) in (
+                    int, float, bool, str) and key not in _RESERVED_ATTRS:
+                module.__dict__[key] = value
+    for key, value in _pairs(tree.get("params")):
+        module.register_parameter(key, None if value is None else torch.nn.Parameter(
+            value.detach().clone(), requires_grad=bool(value.requires_grad) or value.is_floating_point()))
+    for key, value in _pairs(tree.get("buffers")):
+        module.register_buffer(key, None if value is None else value.detach().clone())
+    for key, child_tree in _pairs(tree.get("children")):
+        class_name = child_tree.get("class") if type(child_tree) is dict else None
+        if type(class_name) is str and class_name in _TORCH_NN_NAMES:
+            cls = getattr(torch.nn, class_name)
+        else:
+            cls = RemoteModule
+        child = torch.nn.Module.__new__(cls)
+        torch.nn.Module.__init__(child)
+        _fill(child, child_tree, depth + 1)
+        module.add_module(key, child)
+
+
+_RESERVED_ATTRS = frozenset(dir(torch.nn.Module))
+
+
+def _pairs(value: Any) -> list[tuple[str, Any]]:
+    if type(value) is not list:
+        return []
+    pairs = []
+    for item in value:
+        if type(item) in (tuple, list) and len(item) == 2 and type(item[0]) is str and item[0].isidentifier():
+            pairs.append((item[0], item[1]))
+    return pairs
+
+
+def _pull_tree(module: RemoteModule, tree: Any) -> None:
+    """Refresh a known mirror's parameters from a module description that came back again."""
+    def walk(mod: torch.nn.Module, node: Any, depth: int) -> None:
+        if type(node) is not dict or depth > 8:
+            return
+        with torch.no_grad():
+            for key, value in _pairs(node.get("params")) + _pairs(node.get("buffers")):
+                own = getattr(mod, key, None)
+                if isinstance(own, torch.Tensor) and isinstance(value, torch.Tensor) and own.shape == value.shape:
+                    own.copy_(value.to(own.dtype))
+        for key, child in _pairs(node.get("children")):
+            sub = mod._modules.get(key)
+            if sub is not None:
+                walk(sub, child, depth + 1)
+
+    walk(module, tree, 0)
+
+
+# -- the answer cells -----------------------------------------------------------------------------
+
+def boundary_of(namespace: dict[str, Any]) -> Boundary:
+    """The notebook's boundary, made on first use and kept in its namespace."""
+    boundary = namespace.get(NAMESPACE_KEY)
+    if not isinstance(boundary, Boundary):
+        boundary = namespace[NAMESPACE_KEY] = Boundary()
+    return boundary
+
+
+def answer(namespace: dict[str, Any], grade_id: str, source: str, *, protected: list[str],
+           context: list[str]) -> None:
+    """Run an answer cell's ``source`` in the worker and bind what it defines in ``namespace``.
+
+    ``context`` names values of the notebook (its imports, its set-up) that
+    the answer reads: they are sent in. A name the answer defines is bound here
+    unless it is ``protected`` (a builtin, or a name another cell of the
+    notebook binds: its helpers, imports, data and the other answers' names);
+    so an answer can never replace anything the tests use but its own names.
+    """
+    boundary = boundary_of(namespace)
+    sent = {}
+    for name in context:
+        if name in namespace:
+            value = namespace[name]
+            try:  # only what can travel: a figure or an open file stays here
+                probe = boundary._pickler(io.BytesIO())
+                probe.outgoing = _Outgoing()
+                probe.dump(value)
+            except Exception:  # noqa: BLE001
+                continue
+            sent[name] = value
+    names = boundary.define(grade_id, source, sent)
+    refused = set(protected) | set(dir(builtins))
+    for name, value in names:
+        if name not in refused and not name.startswith("__"):
+            namespace[name] = value
