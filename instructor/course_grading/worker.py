@@ -64,6 +64,122 @@ class _Request:
 
 
 _CURRENT = _Request()
+_WORKER: Worker | None = None
+_FROM_TRUSTED = wire.Caps(header_bytes=2**20, blob_bytes=2**40)
+
+
+def _load_payload(outer: dict[str, Any], request: _Request, worker: Worker) -> tuple[Any, _Request]:
+    """Unpickle what the trusted side sent: its tensors and generators beside the body, handles resolved."""
+    for data, requires_grad, is_parameter, grad in outer["tensors"]:
+        tensor = data.clone()
+        if is_parameter:
+            tensor = torch.nn.Parameter(tensor, requires_grad=requires_grad)
+        elif requires_grad and tensor.is_floating_point():
+            tensor.requires_grad_(True)
+        if grad is not None:
+            tensor.grad = grad.clone()
+        request.tensors.append(tensor)
+        request.versions.append((tensor._version, tensor.grad, _version(tensor.grad)))
+    for state in outer["generators"]:
+        generator = torch.Generator()
+        generator.set_state(state)
+        request.generators.append(generator)
+
+    class Unpickler(pickle.Unpickler):
+        def persistent_load(self, pid: Any) -> Any:
+            kind, index = pid
+            if kind == "T":
+                return request.tensors[index]
+            if kind == "G":
+                return request.generators[index]
+            if kind == "H":
+                obj = worker.handles[index]
+                if isinstance(obj, torch.nn.Module):
+                    request.modules[index] = obj
+                return obj
+            raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
+
+    return Unpickler(io.BytesIO(outer["body"])).load(), request
+
+
+class Callback:
+    """A function of the tests' that the answer may call: it runs in the trusted process, on data.
+
+    The arguments go out as data (tensors, numbers, handles of the worker's
+    objects); what the function changed in them comes back and is written into
+    the worker's tensors; a result that requires grad is joined to the
+    arguments by :class:`_ReverseBridge`, whose backward asks the trusted side.
+    """
+
+    def __init__(self, index: int, name: str) -> None:
+        self.index, self.__name__ = index, name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        worker = _WORKER
+        if worker is None:
+            raise RuntimeError("a callback outside the grading worker")
+        encoder = _SourceEncoder(worker.describe)
+        saved, worker._encoder = worker._encoder, encoder
+        try:
+            tree_args, tree_kwargs = encoder.encode(list(args)), encoder.encode(dict(kwargs))
+        finally:
+            worker._encoder = saved
+        sources = dict(encoder.sources)
+        grad_keys = [k for k, t in sources.items() if t.requires_grad and t.is_floating_point()]
+        wire.send(worker.sock, {"seq": worker.current_seq, "callback": self.index, "args": tree_args,
+                                "kwargs": tree_kwargs, "grad_keys": grad_keys}, encoder.blob())
+        body = worker.wait_return()
+        if "error" in body:
+            raise RuntimeError(f"the test's function {self.__name__} failed: {body['error']}")
+        with torch.no_grad():
+            for key, new in body["sync"].items():
+                target = sources.get(key)
+                if target is not None and target.shape == new.shape:
+                    target.copy_(new)
+        value = body["value"]
+        if body.get("graph") is not None:
+            outputs = body["outputs"]
+            inputs = [sources[key] for key in body["inputs"]]
+            bridged = _ReverseBridge.apply(worker, body["graph"], outputs, *inputs)
+            value = _replace(value, {id(o): b for o, b in zip(outputs, bridged)})
+        return value
+
+    def __reduce__(self) -> Any:
+        return (Callback, (self.index, self.__name__))
+
+
+def _replace(value: Any, mapping: dict[int, Any], depth: int = 0) -> Any:
+    if isinstance(value, torch.Tensor):
+        return mapping.get(id(value), value)
+    if depth < 8 and type(value) in (list, tuple):
+        return type(value)(_replace(v, mapping, depth + 1) for v in value)
+    if depth < 8 and type(value) is dict:
+        return {k: _replace(v, mapping, depth + 1) for k, v in value.items()}
+    return value
+
+
+class _ReverseBridge(torch.autograd.Function):
+    """A callback's result, joined to the worker's tensors it was computed from."""
+
+    @staticmethod
+    def forward(ctx: Any, worker: Worker, graph: int, outputs: list[torch.Tensor],  # type: ignore[override]
+                *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        ctx.worker, ctx.graph = worker, graph
+        ctx.shapes = [(t.shape, t.dtype) for t in inputs]
+        return tuple(t.detach().clone() for t in outputs)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: torch.Tensor) -> Any:
+        worker = ctx.worker
+        encoder = _SourceEncoder(worker.describe)
+        tree = encoder.encode([None if g is None else g.detach() for g in grads])
+        wire.send(worker.sock, {"seq": worker.current_seq, "callback_vjp": ctx.graph, "grads": tree}, encoder.blob())
+        found = worker.wait_return().get("value") or []
+        result: list[Any] = [None, None, None]
+        for index, (shape, dtype) in enumerate(ctx.shapes):
+            value = found[index] if index < len(found) else None
+            result.append(value.to(dtype) if isinstance(value, torch.Tensor) and value.shape == shape else None)
+        return tuple(result)
 
 
 class Worker:
@@ -78,20 +194,39 @@ class Worker:
         self.calls = 0
         self.grad_inputs: list[Any] = []
         self._encoder = _SourceEncoder(self.describe)
+        self.current_seq: Any = None
 
     # -- the loop ---------------------------------------------------------------------------------
     def serve(self) -> None:
-        caps = wire.Caps(header_bytes=2**20, blob_bytes=2**40)
+        global _WORKER
+        _WORKER = self
         while True:
             try:
-                header, blob = wire.receive(self.sock, caps)
+                header, blob = wire.receive(self.sock, _FROM_TRUSTED)
             except EOFError:
                 return
             self.reply(header.get("seq"), blob)
 
+    def wait_return(self) -> dict[str, Any]:
+        """Wait for the trusted side's answer to a callback, serving what it asks meanwhile."""
+        while True:
+            header, blob = wire.receive(self.sock, _FROM_TRUSTED)
+            if header.get("kind") == "return":
+                body, _ = _load_payload(pickle.loads(blob), _Request(), self)
+                return body
+            self.reply(header.get("seq"), blob)
+
     def reply(self, seq: Any, blob: bytes) -> None:
         global _CURRENT
+        saved_state = _CURRENT, self._encoder, self.grad_inputs, self.current_seq
         _CURRENT = _Request()
+        self.current_seq = seq
+        try:
+            self._reply(seq, blob)
+        finally:
+            _CURRENT, self._encoder, self.grad_inputs, self.current_seq = saved_state
+
+    def _reply(self, seq: Any, blob: bytes) -> None:
         out = _Capped(64 * 1024)
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = out
@@ -121,38 +256,7 @@ class Worker:
 
     def load(self, blob: bytes) -> dict[str, Any]:
         outer = pickle.loads(blob)  # written by the trusted side
-        request = _CURRENT
-        for data, requires_grad, is_parameter, grad in outer["tensors"]:
-            tensor = data.clone()
-            if is_parameter:
-                tensor = torch.nn.Parameter(tensor, requires_grad=requires_grad)
-            elif requires_grad:
-                tensor.requires_grad_(True)
-            if grad is not None:
-                tensor.grad = grad.clone()
-            request.tensors.append(tensor)
-            request.versions.append((tensor._version, tensor.grad, _version(tensor.grad)))
-        for state in outer["generators"]:
-            generator = torch.Generator()
-            generator.set_state(state)
-            request.generators.append(generator)
-        worker = self
-
-        class Unpickler(pickle.Unpickler):
-            def persistent_load(self, pid: Any) -> Any:
-                kind, index = pid
-                if kind == "T":
-                    return request.tensors[index]
-                if kind == "G":
-                    return request.generators[index]
-                if kind == "H":
-                    obj = worker.handles[index]
-                    if isinstance(obj, torch.nn.Module):
-                        request.modules[index] = obj
-                    return obj
-                raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
-
-        body: dict[str, Any] = Unpickler(io.BytesIO(outer["body"])).load()
+        body, request = _load_payload(outer, _CURRENT, self)
         self.grad_inputs = outer.get("grad_inputs", [])
         for index, state in outer.get("pushes", {}).items():
             module = self.handles[index]
