@@ -188,12 +188,16 @@ def _handle_of(obj: Any) -> int | None:
         stand_in = object.__getattribute__(obj, "_course_stand_in")
     except AttributeError:
         return None
-    return stand_in.handle if isinstance(stand_in, _StandIn) else None
+    if not isinstance(stand_in, _StandIn):
+        return None
+    _check_generation(stand_in)
+    return stand_in.handle
 
 
 class _StandIn:
     def __init__(self, boundary: Boundary, handle: int, generation: int, name: str) -> None:
         self.boundary, self.handle, self.generation, self.name = boundary, handle, generation, name
+        self.defined_name: str | None = None  # a name an answer cell bound: found again in a restarted worker
 
 
 # -- the boundary ---------------------------------------------------------------------------------
@@ -212,6 +216,7 @@ class Boundary:
         self.seq = 0
         self.definitions: list[tuple[str, str, dict[str, Any]]] = []
         self.stand_ins: dict[int, Any] = {}
+        self.defined: dict[str, _StandIn] = {}
         self.printed = 0
         self.tokens = 0
         self.released: list[int] = []
@@ -226,9 +231,14 @@ class Boundary:
             self.sock, self.process = spawn_worker()
             self.generation += 1
             self.stand_ins.clear()
+            self.defined.clear()
             for grade_id, source, context in self.definitions:  # a restarted worker gets every answer again
-                self._request({"op": "define", "source": source, "filename": f"<answer {grade_id}>",
-                               "context": context})
+                try:
+                    self._define(grade_id, source, context)
+                except (BoundaryError, AnswerTimeout, wire.WireError):
+                    raise
+                except Exception:  # noqa: BLE001 - the answer's own error, reported when it first ran
+                    pass
         return self.sock
 
     def stop(self) -> None:
@@ -279,7 +289,7 @@ class Boundary:
         start = time.monotonic()
         deadline = start + min(self.call_seconds, self.budget_seconds - self.spent)
         try:
-            wire.send(sock, {"seq": seq, "kind": "request"}, data)
+            wire.send(sock, {"seq": seq, "kind": "request", "op": str(body.get("op"))}, data)
             while True:
                 header, blob = wire.receive(sock, self.caps, deadline)
                 if type(header) is not dict or header.get("seq") != seq:
@@ -426,6 +436,9 @@ class Boundary:
         """Run an answer cell's source in the worker; (name, stand-in or value) for each name it bound."""
         self._ensure()
         self.definitions.append((grade_id, source, context))
+        return self._define(grade_id, source, context)
+
+    def _define(self, grade_id: str, source: str, context: dict[str, Any]) -> list[tuple[str, Any]]:
         header, tensors = self._request({"op": "define", "source": source, "filename": f"<answer {grade_id}>",
                                          "context": context})
         names = self._decoded(header, tensors)
@@ -436,6 +449,10 @@ class Boundary:
             if type(entry) is not tuple or len(entry) != 2 or type(entry[0]) is not str:
                 raise wire.WireError("a defined name that is not (name, value)")
             found.append(entry)
+            stand_in = _stand_in_of(entry[1])
+            if stand_in is not None:
+                stand_in.defined_name = entry[0]
+                self.defined[entry[0]] = stand_in
         return found
 
     def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *,
@@ -658,9 +675,24 @@ class RemoteFunction:
         return f"<answer {object.__getattribute__(self, '_course_stand_in').name}>"
 
 
+def _stand_in_of(obj: Any) -> _StandIn | None:
+    try:
+        stand_in = object.__getattribute__(obj, "_course_stand_in")
+    except AttributeError:
+        return None
+    return stand_in if isinstance(stand_in, _StandIn) else None
+
+
 def _check_generation(stand_in: _StandIn) -> None:
-    if stand_in.generation != stand_in.boundary.generation:
+    """Make sure the worker runs; a name an answer defined is found again in a restarted one."""
+    boundary = stand_in.boundary
+    boundary._ensure()
+    if stand_in.generation == boundary.generation:
+        return
+    current = boundary.defined.get(stand_in.defined_name or "")
+    if current is None:
         raise BoundaryError("the answer's process was restarted after a failure: this object is gone")
+    stand_in.handle, stand_in.generation = current.handle, current.generation
 
 
 class RemoteIterator:
