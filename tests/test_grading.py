@@ -96,9 +96,11 @@ def _canvas(student: str, number: int) -> str:
     return f"{student}_{1000 + number}_{5000 + number}_{NOTEBOOK}"
 
 
-@pytest.fixture(scope="session")
-def graded_class(tmp_path_factory):
-    root = tmp_path_factory.mktemp("class")
+@pytest.fixture(scope="session", params=["on", "off"], ids=["allowlist-on", "allowlist-off"])
+def graded_class(tmp_path_factory, request):
+    """The class graded by make grade, with the answer allowlist on, and off: the proof that the
+    grading boundary holds by itself (every attack must fail both ways)."""
+    root = tmp_path_factory.mktemp(f"class-allowlist-{request.param}")
     canary = root / "instructor"
     canary.mkdir()
     (canary / "grades-from-last-year.txt").write_text("keep me")
@@ -158,6 +160,7 @@ def graded_class(tmp_path_factory):
         ["make", "--no-print-directory", "grade", f"ASSIGNMENT={ASSIGNMENT}", f"SUBMISSIONS={archive}",
          f"GRADE_ARGS=--out {out} --cell-timeout {CELL_TIMEOUT} --jobs 2"],
         cwd=REPO, capture_output=True, text=True, timeout=3000,
+        env=os.environ | {"COURSE_GRADER_ALLOWLIST": request.param},
     )
     assert make.returncode == 0, make.stdout[-3000:] + make.stderr[-3000:]
     results_right_after = _tree_digest(out)
@@ -172,7 +175,7 @@ def graded_class(tmp_path_factory):
     with open(out / "grades.csv", newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     return {"rows": rows, "out": out, "stdout": make.stdout, "canary": canary, "changed": changed,
-            "answers": answers}
+            "answers": answers, "allowlist": request.param}
 
 
 def _cells(row: dict) -> dict[str, float]:

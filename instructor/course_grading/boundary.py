@@ -208,7 +208,7 @@ class Boundary:
     def __init__(self) -> None:
         self.caps = wire.Caps.from_environment()
         self.call_seconds = _limit_seconds("COURSE_GRADER_CALL_SECONDS", 120.0)
-        self.budget_seconds = _limit_seconds("COURSE_GRADER_STUDENT_SECONDS", 900.0)
+        self.budget_seconds = _limit_seconds("COURSE_GRADER_STUDENT_SECONDS", 600.0)
         self.spent = 0.0
         self.sock: socket.socket | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -617,7 +617,9 @@ def _student_error(error: Any) -> BaseException:
     if not (isinstance(cls, type) and issubclass(cls, Exception)) or kind in ("StopIteration", "StopAsyncIteration"):
         cls = RuntimeError
         message = f"{kind[:80]}: {message}"
-    text = message[:2000]
+    from course_grading.feedback import ANSWER_RAISED
+
+    text = f"{ANSWER_RAISED} {message[:2000]}"
     if lines:
         text += "\n(in your answer: " + "; ".join(lines) + ")"
     try:

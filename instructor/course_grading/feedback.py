@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import re
 from typing import Any
 
 import mistune
@@ -109,13 +110,40 @@ def _error_line(output: NotebookNode, secret: frozenset[str]) -> str:
             f'{_text(output.get("evalue", ""), secret)}</pre>')
 
 
+ANSWER_RAISED = "(raised by your answer)"  # how course_grading.boundary starts a student's exception's message
+_CHECK_FAILURE = re.compile(r"^(?P<name>.{1,200}?): got .*, expected ")
+
+
+def hidden_error_text(ename: str, evalue: str) -> str:
+    """What a student sees of a hidden test's error: which check failed and its hint, never a value.
+
+    A check helper's message ("NAME: got X, expected Y. / Looks like: ... / Hint: ...")
+    keeps its name (the kind of input, as the test names it) and its hints; an
+    exception the student's own code raised keeps only its type (its message
+    could carry the hidden test's inputs); a test's own ``assert`` keeps its
+    message, which the course writes without values (a test checks it).
+    """
+    lines = str(evalue).split("\n")
+    hints = [line for line in lines[1:] if line.startswith("Hint:")]
+    if lines[0].startswith(ANSWER_RAISED):
+        return f"{ename}, raised by your code while a hidden test ran (its message is not shown)"
+    found = _CHECK_FAILURE.match(lines[0])
+    head = f"{found.group('name')}: not the expected result" if found else lines[0]
+    return "\n".join([f"{ename}: {head}", *hints])
+
+
+def _hidden_error_line(output: NotebookNode, secret: frozenset[str]) -> str:
+    text = hidden_error_text(str(output.get("ename", "Error")), str(output.get("evalue", "")))
+    return f'<pre class="out err">{_text(text, secret)}</pre>'
+
+
 def _outputs(cell: NotebookNode, errors_only: bool, secret: frozenset[str]) -> list[str]:
     parts: list[str] = []
     images = 0
     for output in cell.get("outputs", [])[:100]:
         kind = output.get("output_type")
         if kind == "error":
-            parts.append(_error_line(output, secret))
+            parts.append(_hidden_error_line(output, secret) if errors_only else _error_line(output, secret))
         elif errors_only:
             continue
         elif kind == "stream":

@@ -199,6 +199,10 @@ class Grader:
                     result.fail(failure_cause(logs[student]))
                     continue
                 graded = nbformat.read(course.autograded_path(student), as_version=4)
+                spent = time_budget_spent(graded)
+                if spent:
+                    result.fail(spent)
+                    continue
                 result.cells = scores = no_credit_for_results_or_errors(graded, scores)
                 result.failures = failures(graded, scores, self.points)
                 result.handed_in, result.autograded = course.submitted_path(student), course.autograded_path(student)
@@ -210,6 +214,23 @@ class Grader:
         logs = self.scratch / "logs"
         logs.mkdir(exist_ok=True)
         (logs / f"{student}.log").write_text(log)
+
+
+def time_budget_spent(graded: nbformat.NotebookNode) -> str:
+    """"time budget: ..." when the student's answers ran out of the notebook's time budget, else "".
+
+    The budget (``COURSE_GRADER_STUDENT_SECONDS``) is kept by the trusted kernel
+    (:class:`course_grading.boundary.Boundary`): once spent, every later call of
+    the student's code fails at once, so one student never holds up the class.
+    The error's name can only come from the grader: a student's exception
+    reaches the notebook as a builtin exception or a RuntimeError.
+    """
+    for cell in graded.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") == "AnswerTimeout" \
+                    and "time budget" in str(output.get("evalue", "")):
+                return f"time budget: {str(output.get('evalue'))[:160]}"
+    return ""
 
 
 def no_credit_for_results_or_errors(graded: nbformat.NotebookNode, scores: dict[str, float]) -> dict[str, float]:

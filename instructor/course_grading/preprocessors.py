@@ -197,6 +197,11 @@ class RebuildFromSource(NbGraderPreprocessor):
         source = nbformat.read(path, as_version=4)
         rebuilt = rebuild(source, nb, self.config)
         self.log.info("Rebuilt %s from %s with the submitted answers", name, path)
+        from course_grading.boundary import how_workers_run
+
+        confined, why = how_workers_run()
+        if not confined:
+            self.log.warning("%s: the answers run in a worker process of their own, but %s", name, why)
         return rebuilt, resources
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import linecache
 import os
 import pickle
 import socket
@@ -313,6 +314,7 @@ class Worker:
         for name, value in context.items():
             self.namespace.setdefault(name, value)
         before = dict(self.namespace)
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for tracebacks
         exec(compile(source, filename, "exec"), self.namespace)  # the student's answer cell
         names = []
         for name, value in self.namespace.items():

@@ -113,6 +113,36 @@ RIGHT = [
                     "    e = torch.exp(torch.where(negative, z, -z))  # exp(-|z|), in (0, 1]\n",
                     "    def _exp_minus_magnitude(t):\n        return torch.exp(torch.where(t < 0, t, -t))\n"
                     "    e = _exp_minus_magnitude(z)\n"),
+    # styles only the grading boundary lets run: the allowlist once refused them to protect the verdict
+    RightSubmission("01_sigmoid_bce", "bce-top-level-lambda", "nb01_bce",
+                    "    log_p = torch.log(p.clamp_min(eps))\n    log_not_p = torch.log((1 - p).clamp_min(eps))\n"
+                    "    return -(y * log_p + (1 - y) * log_not_p).mean()",
+                    "    return -(y * safe_log(p, eps) + (1 - y) * safe_log(1 - p, eps)).mean()\n\n\n"
+                    "safe_log = lambda t, eps: torch.log(t.clamp_min(eps))"),
+    RightSubmission("01_sigmoid_bce", "gradient-named-tuple", "nb01_gradient",
+                    "    return grad_w, grad_b",
+                    "    return Gradient(grad_w, grad_b)\n\n\nfrom typing import NamedTuple\n\n\n"
+                    "class Gradient(NamedTuple):\n    w: torch.Tensor\n    b: torch.Tensor"),
+    RightSubmission("03_nn_module", "train-top-level-loss-fn", "nb03_train",  # named like the notebook's demo
+                    "    loss_fn = nn.BCEWithLogitsLoss()\n    epoch_losses = []\n    for _ in range(n_epochs):\n"
+                    "        total, count = 0.0, 0\n        for X_batch, y_batch in loader:\n"
+                    "            optimizer.zero_grad()\n            loss = loss_fn(model(X_batch), y_batch)\n"
+                    "            loss.backward()\n            optimizer.step()\n"
+                    "            total += loss.item() * len(y_batch)\n            count += len(y_batch)\n"
+                    "        epoch_losses.append(total / count)\n    return epoch_losses",
+                    "    epoch_losses = []\n    for _ in range(n_epochs):\n"
+                    "        total, count = 0.0, 0\n        for X_batch, y_batch in loader:\n"
+                    "            optimizer.zero_grad()\n            loss = loss_fn(model(X_batch), y_batch)\n"
+                    "            loss.backward()\n            optimizer.step()\n"
+                    "            total += loss.item() * len(y_batch)\n            count += len(y_batch)\n"
+                    "        epoch_losses.append(total / count)\n    return epoch_losses\n\n\n"
+                    "loss_fn = nn.BCEWithLogitsLoss()"),
+    RightSubmission("03_nn_module", "train-partial-sgd", "nb03_train",
+                    "    optimizer = torch.optim.SGD(model.parameters(), lr=lr)\n    loss_fn = nn.BCEWithLogitsLoss()\n",
+                    "    optimizer = plain_sgd(model.parameters(), lr=lr)\n    loss_fn = nn.BCEWithLogitsLoss()\n"
+                    "    return run_epochs(model, loader, optimizer, loss_fn, n_epochs)\n\n\n"
+                    "import functools\n\nplain_sgd = functools.partial(torch.optim.SGD, momentum=0.0)\n\n\n"
+                    "def run_epochs(model, loader, optimizer, loss_fn, n_epochs):\n"),
     # .T of a vector: torch warns (deprecated) on stderr, which must not cost the visible test cell
     RightSubmission("01_sigmoid_bce", "gradient-transpose-of-a-vector", "nb01_gradient",
                     "    grad_w = X.T @ residual / X.shape[0]", "    grad_w = X.T @ residual.T / X.shape[0]"),
