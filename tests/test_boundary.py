@@ -386,3 +386,19 @@ def test_a_worker_process_runs_the_answer_where_the_tests_are_not():
         torch.testing.assert_close(namespace["sigmoid"](torch.tensor([0.0])), torch.tensor([0.5]))
     finally:
         namespace[boundary.NAMESPACE_KEY].stop()
+
+
+def test_a_big_tensor_crosses_once_while_it_is_unchanged(notebook, monkeypatch):
+    ns = notebook("def total(X):\n    return float(X.sum())\ndef scale(X):\n    X.mul_(2)\n")
+    b = ns[boundary.NAMESPACE_KEY]
+    sizes: list[int] = []
+    send = wire.send
+    monkeypatch.setattr(wire, "send", lambda sock, header, blob=b"": (sizes.append(len(blob)), send(sock, header, blob)))
+    X = torch.ones(512, 1024)  # 2 MiB
+    assert ns["total"](X) == ns["total"](X) == 512 * 1024
+    assert sizes[0] > 2**21 > 10_000 > sizes[1], "the second call sends a key, not the data"
+    ns["scale"](X)  # the worker's copy changes: so does the test's, and the next call sends it again
+    assert X[0, 0].item() == 2.0 and ns["total"](X) == 2 * 512 * 1024
+    X += 1  # the test changes it: sent again
+    assert ns["total"](X) == 3 * 512 * 1024
+    assert b._cached_bytes <= boundary._CACHE_MAX_BYTES

@@ -51,6 +51,8 @@ from course_grading import wire
 
 NAMESPACE_KEY = "__course_boundary__"
 _STUDENT_OUTPUT_LIMIT = 256 * 1024  # characters of the student's printing shown per notebook
+_CACHE_MIN_BYTES = 2**20  # a tensor this big crosses once while it is unchanged ...
+_CACHE_MAX_BYTES = 2**30  # ... and the worker keeps at most this much of them
 
 
 class AnswerTimeout(Exception):
@@ -220,6 +222,10 @@ class Boundary:
         self.printed = 0
         self.tokens = 0
         self.released: list[int] = []
+        self._cache: dict[int, tuple[Any, int, int, int]] = {}  # id -> (weak ref, version, key, bytes)
+        self._cache_key = 0
+        self._cached_bytes = 0
+        self._forget: list[int] = []
         self.callbacks: list[Callable[..., Any]] = []
         self.callback_ids: dict[int, int] = {}
         self.callback_graphs: dict[int, tuple[list[torch.Tensor], list[torch.Tensor]]] = {}
@@ -232,6 +238,9 @@ class Boundary:
             self.generation += 1
             self.stand_ins.clear()
             self.defined.clear()
+            self._cache.clear()
+            self._cached_bytes = 0
+            self._forget = []
             for grade_id, source, context in self.definitions:  # a restarted worker gets every answer again
                 try:
                     self._define(grade_id, source, context)
@@ -265,14 +274,39 @@ class Boundary:
         for handle, module in list(outgoing.modules.items()):
             pushes[handle] = {name: outgoing.tensor(t) for name, t in _named_state(module)}
         payload = {
-            "tensors": [(t.detach().to("cpu"), bool(t.requires_grad), isinstance(t, torch.nn.Parameter),
-                         None if t.grad is None else t.grad.detach()) for t in outgoing.tensors],
+            "tensors": [self._tensor_entry(t) for t in outgoing.tensors],
+            "forget": self._forget,
             "generators": [g.get_state() for g in outgoing.generators],
             "pushes": pushes,
             "grad_inputs": grad_inputs(outgoing) if grad_inputs else [],
             "body": buffer.getvalue(),
         }
+        self._forget = []
         return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _tensor_entry(self, t: torch.Tensor) -> tuple[Any, ...]:
+        """How one tensor travels: its data, or the key of the worker's copy when it is big and unchanged.
+
+        A data set passed call after call (notebook 04 trains on 50,000 images an
+        epoch) crosses once: the worker keeps its copy under a key for as long as
+        the test's tensor lives and is not changed (its version counter).
+        """
+        flags = (bool(t.requires_grad), isinstance(t, torch.nn.Parameter), None if t.grad is None else t.grad.detach())
+        size = t.numel() * t.element_size()
+        if size < _CACHE_MIN_BYTES or t.requires_grad:
+            return (_own_data(t), *flags, None)
+        known = self._cache.get(id(t))
+        if known is not None and known[0]() is t and known[1] == t._version:
+            return ("cached", *flags, known[2])
+        self._cache_key += 1
+        self._cache[id(t)] = (weakref.ref(t), t._version, self._cache_key, size)
+        self._cached_bytes += size
+        while self._cached_bytes > _CACHE_MAX_BYTES and len(self._cache) > 1:  # the oldest goes first
+            oldest = next(iter(self._cache))
+            _, _, key, old_size = self._cache.pop(oldest)
+            self._cached_bytes -= old_size
+            self._forget.append(key)
+        return (_own_data(t), *flags, self._cache_key)
 
     def _request(self, body: dict[str, Any], outgoing: _Outgoing | None = None,
                  grad_inputs: Callable[[_Outgoing], list[Any]] | None = None) -> tuple[dict[str, Any], dict]:
@@ -561,6 +595,14 @@ class Boundary:
             module = self.stand_ins.get(handle)
             if isinstance(module, RemoteModule) and type(named) is dict:
                 _load_named(module, named)
+
+
+def _own_data(t: torch.Tensor) -> torch.Tensor:
+    """The tensor's values alone: a view of a bigger tensor (X_train[:10_000]) would pickle all of it."""
+    data = t.detach().to("cpu")
+    if data.untyped_storage().nbytes() > data.numel() * data.element_size():
+        data = data.clone()
+    return data
 
 
 def _tensors_in(value: Any, found: list[torch.Tensor], depth: int = 0) -> None:
