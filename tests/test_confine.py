@@ -9,6 +9,7 @@ where this machine cannot confine (no bubblewrap, no user namespaces).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -316,9 +317,12 @@ def test_without_a_server_a_kernel_starts_cold(monkeypatch, tmp_path):
 
     connection = tmp_path / "kernel.json"
     connection.write_text("{}")
+    a, b = socket.socketpair()
+    assert forkserver.launch_kernel(["-f", str(connection)], str(tmp_path / "no-server" / "socket"), a) is None
     started = []
-    monkeypatch.setattr(kernel, "launch_confined", lambda argv: started.append(argv))
-    forkserver.launch_kernel(["-f", str(connection)], str(tmp_path / "no-server" / "socket"))
+    monkeypatch.setenv("COURSE_GRADER_FORKSERVER", str(tmp_path / "no-server" / "socket"))
+    monkeypatch.setattr(kernel, "run_confined", lambda argv, factory: started.append(argv) or 7)
+    assert kernel.launch(["-f", str(connection)]) == 7
     assert started == [["-f", str(connection)]]
 
 
@@ -378,3 +382,65 @@ def test_a_course_under_tmp_stays_readable_behind_the_private_tmp(kernel_start, 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["read", "refused", "True"], result.stdout
     assert not (data / "written.txt").exists()
+
+
+WORKER_PROBE = """
+import os
+def facts():
+    with open('/proc/net/dev') as f:
+        interfaces = sorted(line.split(':')[0].strip() for line in f.readlines()[2:])
+    return {'interfaces': interfaces, 'pid': os.getpid(),
+            'processes': len([p for p in os.listdir('/proc') if p.isdigit()]),
+            'kernel connection': os.path.exists('/tmp/.kernel-connection.json'),
+            'solutions': os.path.exists(SOLUTIONS), 'uid': os.getuid(),
+            'tmp': sorted(os.listdir('/tmp')), 'loopback': reach(PORT)}
+def reach(port):
+    import socket
+    try:
+        socket.create_connection(('127.0.0.1', port), timeout=3)
+        return 'connected'
+    except OSError as error:
+        return type(error).__name__
+"""
+
+
+def _worker_facts(tmp_path: object, start: str) -> dict:
+    """The facts a worker finds about its walls, started as make grade starts one (cold, or from a server)."""
+    client = textwrap.dedent(f"""
+        import json, os, socket, subprocess, sys
+        from course_grading import boundary
+        from course_grading.confine import Limits
+        start = {start!r}
+        def spawn():
+            ours, theirs = socket.socketpair()
+            if start == "warm":
+                from course_grading.forkserver import start_worker
+                start_worker(os.environ["COURSE_GRADER_FORKSERVER"], theirs, Limits().processes)
+            else:
+                subprocess.Popen(boundary.worker_command(theirs.fileno(), confined=True), pass_fds=(theirs.fileno(),))
+            theirs.close()
+            return ours, None
+        boundary.spawn_worker = spawn
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()  # the kernel's loopback, which the worker must not reach
+        namespace = {{"__name__": "__main__", "SOLUTIONS": {str(SOLUTIONS)!r}, "PORT": server.getsockname()[1]}}
+        boundary.answer(namespace, "probe", {WORKER_PROBE!r}, protected=[], context=["SOLUTIONS", "PORT"])
+        print(json.dumps(namespace["facts"]()))
+        namespace[boundary.NAMESPACE_KEY].stop()
+    """)
+    command = [sys.executable, "-c", client]
+    if start == "warm":
+        command = [sys.executable, "-m", "course_grading.forkserver", "batch", "--", *command]
+    result = subprocess.run(confine.offline_command(command), capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_worker_has_no_network_no_kernel_and_nothing_of_the_host(kernel_start, tmp_path):
+    facts = _worker_facts(tmp_path, kernel_start)
+    assert facts["interfaces"] == ["lo"] and facts["loopback"] != "connected", \
+        "a worker has a network namespace of its own: not even the kernel's loopback"
+    assert facts["processes"] <= 3 and facts["pid"] <= 3, facts
+    assert not facts["kernel connection"] and not facts["solutions"], facts
+    assert facts["tmp"] in ([], ["matplotlib"]), facts
