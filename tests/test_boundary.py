@@ -402,3 +402,18 @@ def test_a_big_tensor_crosses_once_while_it_is_unchanged(notebook, monkeypatch):
     X += 1  # the test changes it: sent again
     assert ns["total"](X) == 3 * 512 * 1024
     assert b._cached_bytes <= boundary._CACHE_MAX_BYTES
+
+
+@pytest.mark.slow
+def test_the_global_random_state_is_shared_with_the_answer():
+    namespace: dict = {"__name__": "__main__", "torch": torch}  # a worker process: its own torch
+    boundary.answer(namespace, "test", "def draw():\n    return torch.rand(3)\n", protected=["torch"],
+                    context=["torch"])
+    try:
+        torch.manual_seed(5)
+        first, after = namespace["draw"](), torch.rand(1)
+        torch.manual_seed(5)
+        assert torch.equal(first, torch.rand(3)) and torch.equal(after, torch.rand(1)), \
+            "a test's torch.manual_seed seeds the answer's draws, and the draws advance the test's generator"
+    finally:
+        namespace[boundary.NAMESPACE_KEY].stop()

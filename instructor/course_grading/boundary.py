@@ -279,6 +279,8 @@ class Boundary:
             "generators": [g.get_state() for g in outgoing.generators],
             "pushes": pushes,
             "grad_inputs": grad_inputs(outgoing) if grad_inputs else [],
+            # torch's global generator, so that torch.manual_seed in a test seeds the answer's draws too
+            "rng": torch.get_rng_state() if body.get("op") in ("call", "define") else None,
             "body": buffer.getvalue(),
         }
         self._forget = []
@@ -580,6 +582,9 @@ class Boundary:
             if type(index) is not int or not 0 <= index < len(outgoing.tensors):
                 raise wire.WireError("a change to a tensor that was not sent")
             _write_back(outgoing.tensors[index], change, skip_grads)
+        rng = state.get("rng")
+        if isinstance(rng, torch.Tensor) and rng.dtype == torch.uint8 and rng.shape == torch.get_rng_state().shape:
+            torch.set_rng_state(rng)
         generators = state.get("generators", [])
         for generator, new in zip(outgoing.generators, generators):
             if isinstance(new, torch.Tensor) and new.dtype == torch.uint8 and new.dim() == 1:

@@ -269,6 +269,8 @@ class Worker:
         outer = pickle.loads(blob)  # written by the trusted side
         body, request = _load_payload(outer, _CURRENT, self)
         self.grad_inputs = outer.get("grad_inputs", [])
+        if outer.get("rng") is not None:
+            torch.set_rng_state(outer["rng"])
         for index, state in outer.get("pushes", {}).items():
             module = self.handles[index]
             request.modules[index] = module
@@ -391,7 +393,7 @@ class Worker:
                 changed["grad"] = None if tensor.grad is None else encoder.tensor(tensor.grad.detach())
             if changed:
                 tensors.append({"D": [["i", index], *([k, v] for k, v in changed.items())]})
-        return {"D": [["tensors", {"L": tensors}],
+        return {"D": [["tensors", {"L": tensors}], ["rng", encoder.tensor(torch.get_rng_state())],
                       ["generators", {"L": [encoder.tensor(g.get_state()) for g in request.generators]}],
                       ["optimizers", {"L": [{"U": [i, encoder.encode(o.state_dict())]}
                                             for i, o in request.optimizers.items()]}],
