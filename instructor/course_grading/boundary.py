@@ -471,8 +471,16 @@ class Boundary:
     def define(self, grade_id: str, source: str, context: dict[str, Any]) -> list[tuple[str, Any]]:
         """Run an answer cell's source in the worker; (name, stand-in or value) for each name it bound."""
         self._ensure()
-        self.definitions.append((grade_id, source, context))
-        return self._define(grade_id, source, context)
+        definition = (grade_id, source, context)
+        try:
+            found = self._define(grade_id, source, context)
+        except (AnswerTimeout, KeyboardInterrupt, BoundaryError, wire.WireError):
+            raise  # a cell that never finished is not run again in a new worker
+        except BaseException:
+            self.definitions.append(definition)  # it finished, with the answer's own error
+            raise
+        self.definitions.append(definition)
+        return found
 
     def _define(self, grade_id: str, source: str, context: dict[str, Any]) -> list[tuple[str, Any]]:
         header, tensors = self._request({"op": "define", "source": source, "filename": f"<answer {grade_id}>",

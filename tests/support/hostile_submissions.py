@@ -579,4 +579,52 @@ HOSTILE += [
                                            "    sigmoid(X, dump=True)\n    residual = sigmoid(X @ w + b) - y"))),
 ]
 
+# Attacks on the grading boundary itself: an answer that takes over its worker process (possible only with the
+# allowlist off, COURSE_GRADER_ALLOWLIST=off, which the catalogue is also graded with) and answers the trusted
+# kernel as it likes. Built on the untouched release: none of them does any honest work.
+def _take_over(reply: str, stubs: tuple[str, ...] = ("sigmoid", "bce_loss", "bce_gradient")) -> str:
+    """Answer-cell code that replaces the worker's way of answering by ``reply`` (a function body of
+    ``self``, ``seq``, ``blob``, with ``wire`` and ``torch`` at hand), and stubs of every exercise."""
+    body = "".join(f"    {line}\n" for line in reply.splitlines())
+    return ("import torch\nimport course_grading.worker as _w\nfrom course_grading import wire\n"
+            f"def _forged(self, seq, blob):\n{body}"
+            "_w.Worker._reply = _forged\n"
+            + "".join(f"def {name}(*args, **kwargs):\n    return None\n" for name in stubs))
+
+
+_HALF = ("from safetensors.torch import save\n"
+         "wire.send(self.sock, {'seq': seq, 'ok': True, 'out': '', 'result': {'T': '0', 'g': False, 'p': False}},\n"
+         "          save({'0': torch.full((3,), 0.5)}))")
+_LIES = ("wire.send(self.sock, {'seq': seq, 'ok': True, 'out': '', 'result': {'U': [\n"
+         "    {'H': {'id': 1, 'kind': 'module', 'name': 'Tensor', 'tree': {'D': [['class', 'Linear']]}}},\n"
+         "    {'H': {'id': 2, 'kind': 'function', 'name': 'torch.sigmoid'}}]}})")
+_HUGE = "self.sock.sendall((9 * 2**20).to_bytes(8, 'big') + (0).to_bytes(8, 'big') + b' ' * (9 * 2**20))"
+_SILENT = "import time\ntime.sleep(3600)"
+_TWICE = ("for _ in range(2):\n"
+          "    wire.send(self.sock, {'seq': seq, 'ok': True, 'out': '', 'result': 0.5})")
+_KILL_ALL = ("import os, signal\nfor pid in range(1, 200):\n    try:\n        os.kill(pid, signal.SIGKILL)\n"
+             "    except OSError:\n        pass\nos.kill(-1, signal.SIGKILL)")
+
+
+def _blank_with(code: str) -> Callable[[NB], None]:
+    return _answers(nb01_sigmoid=code)
+
+
+HOSTILE += [
+    Hostile("worker-forges-answers", "the worker answers every call with a tensor of 0.5, whatever was asked",
+            _blank_with(_take_over(_HALF)), loses=ALL_TESTS, flagged=False, blank=True),
+    Hostile("worker-lies-about-types", "the worker answers with handles of kinds it invents (a 'module' named "
+            "Tensor, a 'function' named torch.sigmoid)", _blank_with(_take_over(_LIES)), loses=ALL_TESTS,
+            flagged=False, blank=True),
+    Hostile("worker-oversized-answer", "the worker answers with a 9 MiB header",
+            _blank_with(_take_over(_HUGE)), loses=ALL_TESTS, flagged=False, blank=True),
+    Hostile("worker-never-answers", "the worker takes the request and never answers",
+            _blank_with(_take_over(_SILENT)), loses=ALL_TESTS, flagged=False, blank=True),
+    Hostile("worker-answers-twice", "the worker answers every request twice",
+            _blank_with(_take_over(_TWICE)), loses=ALL_TESTS, flagged=False, blank=True),
+    Hostile("worker-kills-every-process", "the answer signals every process it can name, at definition time",
+            _blank_with(_KILL_ALL + "\ndef sigmoid(z):\n    return None\n"), loses=ALL_TESTS, flagged=False,
+            blank=True),
+]
+
 PLACEHOLDERS = ("SOLUTION_PATH", "OTHERS_GLOB", "CANARY_GLOB", "GRADES_GLOB")
