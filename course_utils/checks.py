@@ -360,7 +360,7 @@ def using_reference(namespace: dict[str, Any], **references: Any) -> Iterator[No
     saved = {key: namespace.get(key, missing) for key in references}
     namespace.update(references)
     # At grading time the student's functions run in a worker that has names of its own: bound there too.
-    boundary = namespace.get("__course_boundary__")
+    boundary: Any = namespace.get("__course_boundary__")
     token = boundary.bind(references) if hasattr(boundary, "bind") else None
     try:
         yield

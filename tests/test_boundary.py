@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_grading import boundary, wire, worker
-from course_utils.checks import AUTOGRAD, LIBRARY_SIGMOID, check_avoids, check_warning_free, using_reference
+from course_utils.checks import LIBRARY_SIGMOID, check_avoids, check_warning_free, using_reference
 
 HEADER = struct.Struct(">QQ")
 
@@ -204,7 +204,8 @@ def test_what_a_call_changes_in_the_tests_objects_comes_back(notebook):
 
 
 def test_a_gradient_planted_in_an_input_does_not_reach_the_test(notebook):
-    ns = notebook("def sigmoid(z):\n    z.grad = torch.full_like(z, 0.25)\n    return (z * 0).detach().requires_grad_()\n")
+    ns = notebook("def sigmoid(z):\n    z.grad = torch.full_like(z, 0.25)\n"
+                  "    return (z * 0).detach().requires_grad_()\n")
     z = torch.tensor([0.0, 1.0], requires_grad=True)
     ns["sigmoid"](z)
     assert z.grad is None
@@ -393,7 +394,8 @@ def test_a_big_tensor_crosses_once_while_it_is_unchanged(notebook, monkeypatch):
     b = ns[boundary.NAMESPACE_KEY]
     sizes: list[int] = []
     send = wire.send
-    monkeypatch.setattr(wire, "send", lambda sock, header, blob=b"": (sizes.append(len(blob)), send(sock, header, blob)))
+    monkeypatch.setattr(wire, "send",
+                        lambda sock, header, blob=b"": (sizes.append(len(blob)), send(sock, header, blob)))
     X = torch.ones(512, 1024)  # 2 MiB
     assert ns["total"](X) == ns["total"](X) == 512 * 1024
     assert sizes[0] > 2**21 > 10_000 > sizes[1], "the second call sends a key, not the data"

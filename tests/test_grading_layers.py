@@ -17,12 +17,16 @@ import pytest
 from support.nbgrader_course import RELEASE, read
 
 from course_grading.allowlist import notebook_context, screen
-from course_grading.cells import grade_id
 from course_grading.cells import grade_id as cell_grade_id
 from course_grading.cells import is_solution
 from course_grading.feedback import feedback_html, hidden_error_text, strip_hidden_tests
-from course_grading.preprocessors import (NOT_RUN_HEADER, RestoreAnswers, answer_from_boundary_source, rebuild,
-                                         screen_answers)
+from course_grading.preprocessors import (
+    NOT_RUN_HEADER,
+    RestoreAnswers,
+    answer_from_boundary_source,
+    rebuild,
+    screen_answers,
+)
 from course_grading.reference import answered_source, filled_submission, solution_cells
 from course_utils.layout import SOLUTIONS
 
@@ -257,7 +261,7 @@ def test_the_rebuilt_answer_protects_every_name_of_the_notebook():
     source = read(SOLUTIONS / "01_sigmoid_bce" / "01_sigmoid_bce.ipynb")
     submitted = filled_submission(RELEASE / "01_sigmoid_bce" / "01_sigmoid_bce.ipynb", "01_sigmoid_bce")
     rebuilt = rebuild(source, submitted)
-    cell = next(c for c in rebuilt.cells if grade_id(c) == "nb01_bce")
+    cell = next(c for c in rebuilt.cells if cell_grade_id(c) == "nb01_bce")
     call = ast.parse(cell.source).body[0].value  # type: ignore[attr-defined]
     protected = ast.literal_eval(next(k.value for k in call.keywords if k.arg == "protected"))
     assert {"check_close", "torch", "sigmoid", "len", "make_blobs"} <= set(protected)

@@ -986,7 +986,6 @@ def _screen(tree: ast.Module, context: Context) -> Screened:
     kept = list(definitions)
     refused: list[str] = []
     for node in assignments:  # a constant such as EPS = 1e-7 is kept; anything the rules refuse is dropped
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         alone = _Checker(names, modules, module_names, rebound, own_imports, classes)
         if node.value is not None and _is_partial(node.value, alone, node.lineno):
             alone.class_ok.update(id(n) for n in ast.walk(node.value.args[0]))  # type: ignore[attr-defined]

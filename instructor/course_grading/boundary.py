@@ -219,6 +219,7 @@ class Boundary:
         self.definitions: list[tuple[str, str, dict[str, Any]]] = []
         self.stand_ins: dict[int, Any] = {}
         self.defined: dict[str, _StandIn] = {}
+        self.module_classes: dict[str, type] = {}  # the class here of each nn.Module subclass of the answers
         self.printed = 0
         self.tokens = 0
         self.released: list[int] = []
@@ -375,6 +376,7 @@ class Boundary:
     def _run_callback(self, header: dict[str, Any], tensors: dict[str, torch.Tensor]) -> bytes:
         """Run what the worker asked for (a callback, or the gradient of one's result); the reply, pickled."""
         outgoing = _Outgoing()
+        body: dict[str, Any]
         try:
             if "callback_vjp" in header:
                 body = {"value": self._callback_vjp(header, tensors)}
@@ -446,14 +448,14 @@ class Boundary:
         self.printed += len(text)
 
     def _decoded(self, header: dict[str, Any], tensors: dict[str, torch.Tensor],
-                 bridge: tuple[list[torch.Tensor], list[Any]] | None = None) -> Any:
+                 bridge: list[torch.Tensor] | None = None) -> Any:
         if header.get("ok") is not True:
             raise _student_error(header.get("error"))
         if bridge is not None and isinstance(header.get("graph"), int):
             keys = header.get("graph_keys")
             if type(keys) is not list or not all(type(k) is str and k in tensors for k in keys):
                 raise wire.WireError("a gradient for tensors that are not in the answer")
-            inputs = bridge[0]
+            inputs = bridge
             outputs = _Bridge.apply(self, header["graph"], [tensors[k] for k in keys], *inputs)
             if isinstance(outputs, torch.Tensor):
                 outputs = (outputs,)
@@ -500,7 +502,8 @@ class Boundary:
         return found
 
     def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *,
-             avoid: dict[str, Any] | None = None, warn: bool = False, name: str = "") -> tuple[Any, list[str], list[str]]:
+             avoid: dict[str, Any] | None = None, warn: bool = False, name: str = ""
+             ) -> tuple[Any, list[str], list[str]]:
         """Call ``target`` (a stand-in) in the worker: (result, forbidden calls it made, its warnings)."""
         body = {"op": "call", "target": target, "args": args, "kwargs": kwargs, "avoid": avoid, "name": name,
                 "warn": warn}
@@ -523,7 +526,7 @@ class Boundary:
 
         fresh = _Outgoing()
         header, tensors = self._request(body, fresh, grad_inputs)
-        result = self._decoded(header, tensors, (trusted, grad_inputs))
+        result = self._decoded(header, tensors, trusted)
         self._apply_sync(header.get("sync"), tensors, fresh, skip_grads=isinstance(header.get("graph"), int))
         called = header.get("called", [])
         warned = header.get("warnings", [])
@@ -689,7 +692,7 @@ class _Bridge(torch.autograd.Function):
     """Outputs computed in the worker, joined to the trusted inputs they depend on."""
 
     @staticmethod
-    def forward(ctx: Any, boundary: Boundary, graph: int, outputs: list[torch.Tensor],  # type: ignore[override]
+    def forward(ctx: Any, boundary: Boundary, graph: int, outputs: list[torch.Tensor],
                 *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         ctx.boundary, ctx.graph, ctx.generation = boundary, graph, boundary.generation
         ctx.shapes = [(t.shape, t.dtype) for t in inputs]
@@ -831,8 +834,7 @@ def _remote_module_class(stand_in: _StandIn) -> type:
     name = stand_in.name.rsplit(".", 1)[-1]
     cls = type(name if name.isidentifier() else "AnswerModule", (RemoteModule,),
                {"__new__": __new__, "__init__": __init__, "__module__": "__main__"})
-    stand_in.boundary._module_classes = getattr(stand_in.boundary, "_module_classes", {})
-    stand_in.boundary._module_classes[stand_in.name] = cls
+    stand_in.boundary.module_classes[stand_in.name] = cls
     return cls
 
 
@@ -848,9 +850,9 @@ _TORCH_NN_NAMES = frozenset(name for name in dir(torch.nn) if isinstance(getattr
 
 
 def _build_mirror(boundary: Boundary, handle: int, tree: Any, name: str) -> RemoteModule:
-    classes = getattr(boundary, "_module_classes", {})
-    cls = classes.get(name) or _remote_module_class(_StandIn(boundary, handle, boundary.generation, name))
-    mirror = torch.nn.Module.__new__(cls)
+    cls = boundary.module_classes.get(name) or _remote_module_class(
+        _StandIn(boundary, handle, boundary.generation, name))
+    mirror: RemoteModule = torch.nn.Module.__new__(cls)
     torch.nn.Module.__init__(mirror)
     object.__setattr__(mirror, "_course_stand_in", _StandIn(boundary, handle, boundary.generation, name))
     _fill(mirror, tree, depth=0)

@@ -176,7 +176,7 @@ def _numpy_scalar(value: Any) -> int | float | bool | None:
     except ImportError:
         return None
     if isinstance(value, numpy.generic) and isinstance(value, (numpy.floating, numpy.integer, numpy.bool_)):
-        return value.item()  # type: ignore[no-any-return]
+        return value.item()
     return None
 
 

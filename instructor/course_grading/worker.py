@@ -47,7 +47,7 @@ class _Capped(io.StringIO):
         return len(text)
 
 
-def _tracked_optimizer(index: int, cls: type, state: dict[str, Any]) -> Any:
+def _tracked_optimizer(index: int, cls: Any, state: dict[str, Any]) -> Any:
     """Unpickle an optimizer the trusted side passed in, and remember it to send its state back."""
     optimizer = cls.__new__(cls)
     optimizer.__setstate__(state)
@@ -172,7 +172,7 @@ class _ReverseBridge(torch.autograd.Function):
     """A callback's result, joined to the worker's tensors it was computed from."""
 
     @staticmethod
-    def forward(ctx: Any, worker: Worker, graph: int, outputs: list[torch.Tensor],  # type: ignore[override]
+    def forward(ctx: Any, worker: Worker, graph: int, outputs: list[torch.Tensor],
                 *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         ctx.worker, ctx.graph = worker, graph
         ctx.shapes = [(t.shape, t.dtype) for t in inputs]
@@ -342,7 +342,6 @@ class Worker:
                 avoid: dict[str, Any] | None, name: str, warn: bool) -> tuple[Any, dict[str, Any]]:
         grad_inputs = self.grad_inputs
         extra: dict[str, Any] = {}
-        caught: list[Any] = []
         recorder = _recorder(avoid)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always" if warn else "ignore")
