@@ -2,6 +2,8 @@
 ``logistic-softmax-course-grading`` in ``instructor/``.
 
 - :mod:`course_grading.allowlist`: Which answer code the grader runs: an allowlist checked on the syntax tree.
+- :mod:`course_grading.boundary`: The trusted side of the grading boundary: the student's names, bound to
+  stand-ins for a worker's objects.
 - :mod:`course_grading.cells`: nbgrader's cell metadata, read in one place, safely for cells a student may
   have edited.
 - :mod:`course_grading.confine`: Operating-system confinement of a grading kernel, with bubblewrap.
@@ -35,6 +37,10 @@
   commonest failures.
 - :mod:`course_grading.submissions`: Who handed in what: each student's notebook in a learning platform's
   download, keyed by the platform's id.
+- :mod:`course_grading.wire`: The grading boundary's wire: what a worker sends reaches the trusted process as
+  data, never as code.
+- :mod:`course_grading.worker`: The grading worker: the only process that runs a student's code, and what it
+  answers.
 """
 
 import sys
