@@ -1,14 +1,14 @@
-"""The OS confinement layer alone: what code inside the bubblewrap sandbox can and cannot do.
+"""The OS confinement layer alone: what a student's code inside the sandbox can and cannot do.
 
-Each test runs a small Python program the way a grading kernel runs (the same
-``sandbox_command``, inside nbgrader's offline network namespace) and checks
-one property, so a failure names the broken wall. Skipped, with the reason,
+Each test runs a small Python program where a student's code runs: as the
+answer cell of a grading worker, started cold (bubblewrap) or warm (forked by
+the fork server), inside nbgrader's offline network namespace, and checks one
+property, so a failure names the broken wall. Skipped, with the reason,
 where this machine cannot confine (no bubblewrap, no user namespaces).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
@@ -28,19 +28,6 @@ pytestmark = [pytest.mark.skipif(not AVAILABLE, reason=f"no OS confinement on th
               pytest.mark.integration]  # sandboxes and kernels: not in make test-fast
 
 
-@contextlib.contextmanager
-def _environment(env: dict[str, str]):
-    """``os.environ`` as ``env`` while a cold sandbox's command line is built from it."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 @pytest.fixture(params=["cold", "warm"])
 def kernel_start(request) -> str:
     """Each wall is checked for both ways a grading kernel starts: cold, or forked by the fork server."""
@@ -50,27 +37,21 @@ def kernel_start(request) -> str:
 def run_inside(code: str, limits: confine.Limits | None = None, timeout: float = 60,
                start: str = "cold", also: tuple[str, ...] = (), env: dict[str, str] | None = None
                ) -> subprocess.CompletedProcess:
-    """Run ``code`` as a grading kernel would run: offline nbgrader -> sandbox -> python.
+    """Run ``code`` where a student's code runs: as the answer cell of a grading worker, inside offline nbgrader.
 
-    ``start="warm"``: in a child of a fork server (:mod:`course_grading.forkserver`);
-    ``also``: programs run first, each in a child of the same server; ``env``:
-    the grader's environment (the sandbox keeps its ``COURSE_*`` variables).
+    ``start="cold"``: the worker in bubblewrap; ``"warm"``: forked by a fork server
+    (:mod:`course_grading.forkserver`). ``also``: programs run first, each in a
+    worker of its own; ``env``: the grader's environment (the sandbox keeps its
+    ``COURSE_*`` variables). What ``code`` prints is the result's stdout.
     """
     limits = limits or confine.Limits()
-    grader_env = dict(os.environ) | (env or {})
-    if start == "cold":
-        inner = [sys.executable, "-I", "-c", textwrap.dedent(code)]
-        with _environment(grader_env):
-            command = confine.offline_command(confine.sandbox_command(inner, limits))
-        env = grader_env
-    else:
-        programs = [textwrap.dedent(c) for c in (*also, code)]
-        client = ("import sys\nfrom course_grading.forkserver import run_code\n"
-                  f"sys.exit(max(run_code(program) for program in {programs!r}))")
-        command = confine.offline_command([sys.executable, "-m", "course_grading.forkserver", "batch", "--",
-                                           sys.executable, "-c", client])
-        env = grader_env | {f"COURSE_GRADER_{name.upper()}": str(getattr(limits, name))
-                            for name in confine.Limits.__dataclass_fields__}
+    programs = [textwrap.dedent(c) for c in (*also, code)]
+    client = [sys.executable, str(REPO / "tests" / "support" / "worker_client.py"), start, json.dumps(programs)]
+    if start == "warm":
+        client = [sys.executable, "-m", "course_grading.forkserver", "batch", "--", *client]
+    command = confine.offline_command(client)
+    env = dict(os.environ) | (env or {}) | {f"COURSE_GRADER_{name.upper()}": str(getattr(limits, name))
+                                            for name in confine.Limits.__dataclass_fields__}
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env,
                               preexec_fn=lambda: confine.cap_processes(limits.processes))
@@ -258,19 +239,25 @@ def test_limits_from_the_environment_are_checked():
         confine.Limits().memory_mb = 1  # type: ignore[misc]  # frozen
 
 
-# The fork server's own walls: what a warm kernel gets that bubblewrap gives a cold one.
+# The fork server's own walls: what a warm worker (or kernel) gets that bubblewrap gives a cold one.
 
-def test_a_warm_kernel_has_no_capability_and_no_way_to_gain_one():
+def test_a_warm_worker_has_no_capability_and_no_way_to_gain_one():
     result = run_inside("""
         status = dict(line.split(':', 1) for line in open('/proc/self/status'))
         print(*(status[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs')))
         import os
-        print(sorted(os.listdir('/proc/self/fd')))
+        kinds = []
+        for fd in range(3, 64):
+            try:
+                kinds.append(os.readlink(f'/proc/self/fd/{fd}').split(':')[0])
+            except OSError:
+                pass
+        print(kinds)
     """, start="warm")
     assert result.returncode == 0, result.stderr
     caps, fds = result.stdout.splitlines()
     assert caps.split() == ["0000000000000000"] * 5 + ["1"], caps
-    assert fds == "['0', '1', '2', '3']", f"a warm kernel holds descriptors of the server: {fds}"
+    assert fds == "['socket']", f"a warm worker holds more than its socket to the kernel: {fds}"
 
 
 def test_a_warm_kernel_cannot_touch_the_hosts_device_files():

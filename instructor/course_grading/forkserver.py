@@ -1,4 +1,4 @@
-"""Warm grading kernels: import torch once per batch, fork a confined kernel per submission.
+"""Warm grading kernels and workers: import torch once per batch, fork each confined kernel and worker.
 
 A fresh kernel spends most of a short notebook's grading time starting
 Python and importing torch, matplotlib and IPython (about 3.5 s of CPU).
@@ -17,7 +17,10 @@ pays it once:
 2. The server imports what every notebook imports and waits. It never runs
    student code.
 3. For each kernel nbgrader starts, the kernel's launcher
-   (:mod:`course_grading.kernel`) asks the server for one. The server forks;
+   (:mod:`course_grading.kernel`) asks the server for one, and for a worker
+   (:mod:`course_grading.worker`) each time that kernel asks for one; the
+   server serves nothing else (no request runs code of the caller's). A
+   worker gets the walls below and a network namespace of its own. The server forks;
    before the first cell the child, in this order:
 
    - moves into a pids cgroup of its own when the grader runs as root (the
@@ -195,20 +198,16 @@ def _child(request: dict, fds: list[int]) -> None:
     try:
         os.setsid()
         _die_with_parent()
-        # Keep only what the request handed over: stdout and stderr for code; for a kernel or a
-        # worker, the socket between the two on WORKER_FD; /dev/null for the rest.
+        # Keep only what the request handed over: for a kernel or a worker, the socket between
+        # the two (a kernel's to its launcher) on WORKER_FD; /dev/null for the rest.
+        if request["kind"] not in ("kernel", "worker"):
+            raise ValueError(f"a request for a {request['kind']!r}: only kernels and workers are served")
         null = os.open(os.devnull, os.O_RDWR)
-        if request["kind"] == "code":
-            out, err = (fds + [null, null])[:2]
-            os.dup2(out, 1)
-            os.dup2(err, 2)
-        else:
-            os.dup2(null, 1)
-            os.dup2(null, 2)
-            if fds:
-                os.dup2(fds[0], WORKER_FD)
-        os.dup2(null, 0)
-        os.closerange(WORKER_FD + 1 if request["kind"] != "code" and fds else 3, os.sysconf("SC_OPEN_MAX"))
+        for std in (0, 1, 2):
+            os.dup2(null, std)
+        if fds:
+            os.dup2(fds[0], WORKER_FD)
+        os.closerange(WORKER_FD + 1 if fds else 3, os.sysconf("SC_OPEN_MAX"))
         limits = Limits.from_environment()
         flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS | _CLONE_NEWCGROUP
         if request["kind"] == "worker":
@@ -243,12 +242,6 @@ def _run(request: dict) -> None:
             from course_grading.worker import main as worker_main
 
             _flush_and_exit(worker_main([str(WORKER_FD)]))
-        if request["kind"] == "code":
-            namespace = {"__name__": "__main__"}
-            exec(compile(request["code"], "<forkserver>", "exec"), namespace)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(0)
         path = "/tmp/.kernel-connection.json"
         Path(path).write_text(json.dumps(request["connection"]))
         if request.get("factory"):
@@ -424,15 +417,6 @@ def start_worker(path: str, end: socket.socket, processes: int) -> None:
     threading.Thread(target=ask, daemon=True).start()
 
 
-def run_code(code: str, path: str | None = None) -> int:
-    """Run ``code`` in a fresh child of the server (its output on this process's stdout and stderr)."""
-    from course_grading.confine import Limits
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    return request(path or os.environ[ENV], {"kind": "code", "code": code}, [1, 2], Limits.from_environment().processes)
-
-
 def batch(command: list[str]) -> int:
     """Run ``command`` (nbgrader) with a fork server beside it; its exit code."""
     from course_grading import confine
@@ -476,9 +460,7 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["batch"] and "--" in argv:
         return batch(argv[argv.index("--") + 1:])
-    if argv[:1] == ["run"] and len(argv) == 2:
-        return run_code(argv[1])
-    print("usage: python -m course_grading.forkserver batch -- COMMAND... | run CODE", file=sys.stderr)
+    print("usage: python -m course_grading.forkserver batch -- COMMAND...", file=sys.stderr)
     return 2
 
 

@@ -517,6 +517,7 @@ def main(argv: list[str]) -> int:
     devnull = os.open(os.devnull, os.O_RDWR)
     for std in (0, 1, 2):
         os.dup2(devnull, std)
+    os.close(devnull)
     if os.environ.get("COURSE_GRADER_LIMITS", "1") == "1":
         from course_grading import sandbox
         from course_grading.confine import Limits
