@@ -1,10 +1,12 @@
 """The plain nbgrader path: an instructor's own ``nbgrader autograde`` with the course's config.
 
-No OS confinement applies there (nbgrader starts its ordinary kernel), but the
-verdict protection does: nbgrader_config.py puts the notebook rebuild and the
-answer allowlist into nbgrader's autograde pipeline. A submission whose
-answers return always-equal objects and which rebinds the comparison helpers
-took 41 % of the course's points on this path before.
+nbgrader starts its ordinary kernel there, but the verdict protection applies:
+nbgrader_config.py puts the notebook rebuild, the grading boundary (the answers
+run in a worker process of their own, in bubblewrap where the machine has it)
+and the answer allowlist into nbgrader's autograde pipeline. A submission
+whose answers return always-equal objects and which rebinds the comparison
+helpers took 41 % of the course's points on this path before; it gets nothing,
+with the allowlist on and off.
 """
 
 from __future__ import annotations
@@ -49,14 +51,17 @@ def _attack(nb):
     return nb
 
 
-@pytest.fixture(scope="module")
-def plain_course(tmp_path_factory):
+@pytest.fixture(scope="module", params=["on", "off"], ids=["allowlist-on", "allowlist-off"])
+def plain_course(tmp_path_factory, request):
     course = Course(tmp_path_factory.mktemp("plain"), ASSIGNMENT, confined=False)
     course.generate()
     course.submit("reference", filled_submission(course.release_path, ASSIGNMENT))
     course.submit("always-equal", _attack(read(course.release_path)))
-    result = course.autograde(plain=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COURSE_GRADER_ALLOWLIST", request.param)
+        result = course.autograde(plain=True)
     assert result.returncode == 0, result.stderr[-3000:]
+    course.allowlist = request.param  # type: ignore[attr-defined]
     return course
 
 
@@ -74,4 +79,7 @@ def test_plain_autograde_gives_always_equal_answers_and_rebound_helpers_nothing(
 def test_plain_autograde_ran_the_rebuilt_notebook(plain_course):
     graded = read(plain_course.autograded_path("always-equal"))
     text = "\n".join(c.source for c in graded.cells)
-    assert "torch.allclose = " not in text and "The grader did not run this answer" in text
+    if plain_course.allowlist == "on":
+        assert "torch.allclose = " not in text and "The grader did not run this answer" in text
+    else:  # it ran, in the worker, and the graded notebook shows it as written
+        assert "torch.allclose = " in text and "The grader did not run this answer" not in text

@@ -294,7 +294,8 @@ class Boundary:
         epoch) crosses once: the worker keeps its copy under a key for as long as
         the test's tensor lives and is not changed (its version counter).
         """
-        flags = (bool(t.requires_grad), isinstance(t, torch.nn.Parameter), None if t.grad is None else t.grad.detach())
+        grad = t.grad if t.is_leaf else None  # (reading .grad of a non-leaf tensor warns, on stderr)
+        flags = (bool(t.requires_grad), isinstance(t, torch.nn.Parameter), None if grad is None else grad.detach())
         size = t.numel() * t.element_size()
         if size < _CACHE_MIN_BYTES or t.requires_grad:
             return (_own_data(t), *flags, None)
