@@ -48,6 +48,7 @@ from typing import Any
 import torch
 
 from course_grading import wire
+from course_grading.confine import worker_command
 
 NAMESPACE_KEY = "__course_boundary__"
 _STUDENT_OUTPUT_LIMIT = 256 * 1024  # characters of the student's printing shown per notebook
@@ -69,17 +70,6 @@ def _limit_seconds(name: str, default: float) -> float:
 
 
 # -- starting a worker ----------------------------------------------------------------------------
-
-def worker_command(fd: int, confined: bool) -> list[str]:
-    """The command that starts a worker on the inherited socket ``fd``, in bubblewrap when ``confined``."""
-    inner = [sys.executable, "-I", "-m", "course_grading.worker", str(fd)]
-    if not confined:
-        return inner
-    from course_grading.confine import Limits, font_cache_from_environment, sandbox_command
-
-    command = sandbox_command(inner, Limits.from_environment(), font_cache=font_cache_from_environment())
-    return [command[0], "--unshare-net", *command[1:]]
-
 
 def how_workers_run() -> tuple[bool, str]:
     """(confined, explanation): how this machine runs a grading worker."""

@@ -234,6 +234,16 @@ def sandbox_command(inner: list[str], limits: Limits, *, files: tuple[tuple[int,
     return [*argv, "--", *inner]
 
 
+def worker_command(fd: int, confined: bool) -> list[str]:
+    """The command that starts a grading worker on the inherited socket ``fd``; in bubblewrap when ``confined``,
+    with a network namespace of its own (no interface up: not even the kernel's loopback)."""
+    inner = [sys.executable, "-I", "-m", "course_grading.worker", str(fd)]
+    if not confined:
+        return inner
+    command = sandbox_command(inner, Limits.from_environment(), font_cache=font_cache_from_environment())
+    return [command[0], "--unshare-net", *command[1:]]
+
+
 def kernel_command(connection_file: str, connection_fd: int, limits: Limits,
                    font_cache: Path | None = None) -> list[str]:
     """The bwrap command line that runs the grading kernel.

@@ -72,12 +72,12 @@ def serve_workers(sock: Any, server: str | None, limits: Any) -> None:
     """Answer each request of the kernel (a byte on ``sock``) with the socket of a new worker.
 
     A worker comes from the fork server (its own namespaces, network included)
-    or, without one, from bubblewrap (:func:`course_grading.boundary.worker_command`).
+    or, without one, from bubblewrap (:func:`course_grading.confine.worker_command`).
     """
     import socket
     import subprocess
 
-    from course_grading.boundary import worker_command
+    from course_grading.confine import worker_command
 
     cold: list[subprocess.Popen[bytes]] = []
     while sock.recv(1):

@@ -2,7 +2,7 @@
 
 ``python tests/support/worker_client.py cold|warm PROGRAMS_JSON``: each program
 is defined (so run) in a worker started as ``make grade`` starts one: cold, in
-bubblewrap (:func:`course_grading.boundary.worker_command`), or warm, from the
+bubblewrap (:func:`course_grading.confine.worker_command`), or warm, from the
 batch's fork server (``COURSE_GRADER_FORKSERVER``, set by ``forkserver batch``).
 What a program prints comes back through the boundary and is printed here; an
 error in a program makes the exit status 1, with the error on stderr.
@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 from course_grading import boundary
-from course_grading.confine import Limits
+from course_grading.confine import Limits, worker_command
 
 
 def main(start: str, programs: list[str]) -> int:
@@ -30,7 +30,7 @@ def main(start: str, programs: list[str]) -> int:
 
             start_worker(os.environ["COURSE_GRADER_FORKSERVER"], theirs, Limits.from_environment().processes)
         else:
-            started.append(subprocess.Popen(boundary.worker_command(theirs.fileno(), confined=True),
+            started.append(subprocess.Popen(worker_command(theirs.fileno(), confined=True),
                                             pass_fds=(theirs.fileno(),)))
         theirs.close()
         return ours, None
