@@ -282,6 +282,15 @@ def test_warm_kernels_of_one_batch_share_nothing():
         import os, torch, course_utils.checks
         open('/tmp/left-behind', 'w').write('x')
         open('/dev/shm/left-behind', 'w').write('x')
+        # outside /tmp and /dev/shm the root is the fork server's: read-only for every kernel and worker
+        # (a kernel reads IPython's configuration from /etc/ipython: a worker must never write it)
+        for folder in ('/etc/ipython', '/usr/local/etc/jupyter', '/left-behind', '/dev/left-behind', '/run/x'):
+            try:
+                os.makedirs(folder, exist_ok=True)
+                open(folder + '/planted.py', 'w').write('x')
+                print('planted', folder)
+            except OSError:
+                pass
         torch.sigmoid = course_utils.checks.check_close = lambda *a, **k: 'tampered'
         if os.fork() == 0:
             os.setsid()
@@ -292,11 +301,12 @@ def test_warm_kernels_of_one_batch_share_nothing():
     result = run_inside("""
         import os, torch, course_utils.checks
         print(os.path.exists('/tmp/left-behind'), os.path.exists('/dev/shm/left-behind'),
+              any(os.path.exists(f + '/planted.py') for f in ('/etc/ipython', '/left-behind', '/dev/left-behind')),
               torch.sigmoid(torch.zeros(1)).item(), course_utils.checks.check_close.__name__,
               sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
     """, start="warm", also=(first,))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["first done", "False False 0.5 check_close [1, 2]"], result.stdout
+    assert result.stdout.splitlines() == ["first done", "False False False 0.5 check_close [1, 2]"], result.stdout
 
 
 def test_without_a_server_a_kernel_starts_cold(monkeypatch, tmp_path):

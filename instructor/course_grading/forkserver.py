@@ -163,8 +163,16 @@ def _fresh_tmpfs(folder: str, size: int) -> None:
 
 
 def _wall_in(limits) -> None:
-    """As process 1 of new namespaces: private mounts, fresh /proc, capped /tmp and /dev/shm."""
+    """As process 1 of new namespaces: private mounts, a read-only root, fresh /proc, capped /tmp and /dev/shm.
+
+    The root and ``/dev`` are the server's tmpfs, shared by every kernel and
+    worker it forks: read-only here, so that nothing one child writes there
+    (IPython's configuration in ``/etc/ipython``, say) reaches another.
+    """
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    for folder in ("/", "/dev"):
+        flags = os.statvfs(folder).f_flag & (os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC)
+        _mount(None, folder, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | flags)
     _fresh_tmpfs("/tmp", limits.tmp_mb * 2**20)
     _mount("tmpfs", "/dev/shm", "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={limits.shm_mb * 2**20},mode=1777")
     _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
