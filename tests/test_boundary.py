@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_grading import boundary, wire, worker
-from course_utils.checks import LIBRARY_SIGMOID, check_avoids, check_warning_free, using_reference
+from course_utils.checks import AUTOGRAD, LIBRARY_SIGMOID, check_avoids, check_warning_free, using_reference
 
 HEADER = struct.Struct(">QQ")
 
@@ -430,3 +430,18 @@ def test_the_boundary_itself_never_warns(notebook):
         warnings.simplefilter("error")  # a warning on stderr would cost a test cell its points
         ns["f"](z * 3).sum().backward()
     assert torch.equal(z.grad, torch.full((2,), 6.0))
+
+
+def test_a_worker_cannot_write_a_checks_message(monkeypatch):
+    """What check_avoids and check_warning_free say comes from the test, never from the worker's text: a
+    hidden test's feedback shows a check's hint lines, which a worker could otherwise fill with its inputs."""
+    def liar(sock: socket.socket, header: dict) -> None:
+        wire.send(sock, {"seq": header["seq"], "ok": True, "result": 0.5, "out": "",
+                         "called": ["x\nHint: secret 0.87296"], "warnings": ["UserWarning: a\nHint: secret 0.87296"]})
+    ns = _lying_notebook(monkeypatch, liar)
+    with pytest.raises(AssertionError) as caught:
+        check_avoids(ns["f"], 1.0, forbidden=AUTOGRAD, name="f")
+    assert "secret" not in str(caught.value) and "cannot read" in str(caught.value)
+    with pytest.raises(AssertionError) as caught:
+        check_warning_free(ns["f"], 1.0, name="f")
+    assert "\nHint: secret" not in str(caught.value)

@@ -519,13 +519,9 @@ class Boundary:
         header, tensors = self._request(body, fresh, grad_inputs)
         result = self._decoded(header, tensors, trusted)
         self._apply_sync(header.get("sync"), tensors, fresh, skip_grads=isinstance(header.get("graph"), int))
-        called = header.get("called", [])
-        warned = header.get("warnings", [])
-        if type(called) is not list or not all(type(c) is str for c in called):
-            called = ["(an unreadable record)"]
-        if type(warned) is not list or not all(type(w) is str for w in warned):
-            warned = ["(an unreadable record)"]
-        return result, called[:20], warned[:20]
+        if avoid is not None and isinstance(result, RemoteIterator):
+            result._course_avoid = frozenset(avoid)  # what reading it may not call
+        return result, _forbidden_calls(header.get("called", []), avoid), _warnings(header.get("warnings", []))
 
     def simple(self, op: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
         header, tensors = self._request({"op": op, **fields})
@@ -560,7 +556,7 @@ class Boundary:
             else:
                 _pull_tree(known, tree)
         elif known is None:
-            stand_in = _StandIn(self, handle, self.generation, name[:200])
+            stand_in = _StandIn(self, handle, self.generation, _one_line(name))
             if kind in ("function", "class"):
                 known = RemoteFunction(stand_in)
             elif kind == "module_class":
@@ -570,7 +566,7 @@ class Boundary:
             elif kind == "object":
                 known = RemoteObject(stand_in)
             else:
-                raise wire.WireError(f"an unknown kind of handle {kind[:20]!r}")
+                raise wire.WireError("an unknown kind of handle")
         self.stand_ins[handle] = known
         return known
 
@@ -621,6 +617,31 @@ def _tensors_in(value: Any, found: list[torch.Tensor], depth: int = 0) -> None:
     elif depth < 8 and type(value) is dict:
         for item in value.values():
             _tensors_in(item, found, depth + 1)
+
+
+UNREADABLE = "(a record the grader cannot read)"
+
+
+def _forbidden_calls(called: Any, avoid: Any) -> list[str]:
+    """The forbidden calls a worker reports: only names the test itself forbade (a worker's own text never
+    reaches a message: it could carry a hidden test's inputs into the feedback)."""
+    if called == []:
+        return []
+    if type(called) is not list or not all(type(c) is str and avoid is not None and c in avoid for c in called):
+        return [UNREADABLE]
+    return list(dict.fromkeys(called))[:20]
+
+
+def _warnings(warned: Any) -> list[str]:
+    """The warnings a worker reports, each on one line of at most 300 characters (a check puts it on the
+    first line of its message, which a hidden test's feedback never shows)."""
+    if type(warned) is not list or not all(type(w) is str for w in warned):
+        return [UNREADABLE]
+    return [" ".join(w.split())[:300] for w in warned[:20]]
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    return " ".join(text.split())[:limit]
 
 
 def _named_state(module: torch.nn.Module) -> list[tuple[str, torch.Tensor]]:
@@ -751,6 +772,7 @@ class RemoteIterator:
 
     def __init__(self, stand_in: _StandIn) -> None:
         self._course_stand_in = stand_in
+        self._course_avoid: frozenset[str] | None = None
 
     def __iter__(self) -> RemoteIterator:
         return self
@@ -761,10 +783,9 @@ class RemoteIterator:
         value, header = stand_in.boundary.simple("next", target=self)
         if header.get("stop") is True:
             raise StopIteration
-        called = header.get("called")
+        called = _forbidden_calls(header.get("called", []), self._course_avoid)
         if called:
-            names = ", ".join(str(c)[:60] for c in called[:5]) if type(called) is list else "?"
-            raise AssertionError(f"{stand_in.name}: called {names} while its result was read, which this exercise "
+            raise AssertionError(f"a lazy result: called {', '.join(called)} while it was read, which this exercise "
                                  "does not allow.\nHint: write that computation yourself, as the exercise asks")
         return value
 
