@@ -31,6 +31,7 @@ c.Autograde.sanitize_preprocessors = [
     "course_grading.preprocessors.RebuildFromSource",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
+    "course_grading.preprocessors.MarkHiddenTests",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # The answers ran in a worker process (course_grading.boundary): afterwards each answer cell shows

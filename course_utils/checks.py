@@ -265,11 +265,18 @@ _SOFTMAX: dict[str, Callable[..., Any]] = {
     "torch.special.softmax": torch.special.softmax, "torch.log_softmax": torch.log_softmax,
     "Tensor.log_softmax": torch.Tensor.log_softmax, "F.log_softmax": F.log_softmax,
     "torch.special.log_softmax": torch.special.log_softmax,
+    "F.scaled_dot_product_attention": F.scaled_dot_product_attention,  # softmax(q k^T) v, inside one C++ call
 }
 LIBRARY_SIGMOID: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "torch.sigmoid": torch.sigmoid, "torch.sigmoid_": torch.sigmoid_, "Tensor.sigmoid": torch.Tensor.sigmoid,
     "Tensor.sigmoid_": torch.Tensor.sigmoid_, "torch.special.expit": torch.special.expit,
     "F.logsigmoid": F.logsigmoid, "F.glu": F.glu, "F.silu": F.silu,  # glu(a, b) = a * sigmoid(b)
+    # recurrent cells compute their gates' sigmoid inside one C++ call
+    "torch.gru_cell": torch.gru_cell, "torch.lstm_cell": torch.lstm_cell, "torch.gru": torch.gru,
+    "torch.lstm": torch.lstm,
+    # exp(-BCE-with-logits(z, 1)) is sigmoid(z)
+    "F.binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
+    "torch.binary_cross_entropy_with_logits": torch.binary_cross_entropy_with_logits,
     **_SOFTMAX,  # softmax of (0, z) is sigmoid(z)
 })
 # nn.BCELoss and nn.BCEWithLogitsLoss call these too.

@@ -445,3 +445,23 @@ def test_a_worker_cannot_write_a_checks_message(monkeypatch):
     with pytest.raises(AssertionError) as caught:
         check_warning_free(ns["f"], 1.0, name="f")
     assert "\nHint: secret" not in str(caught.value)
+
+
+def test_what_an_answer_keeps_of_a_hidden_test_never_reaches_a_later_cell(notebook, monkeypatch):
+    cell = [1]
+    monkeypatch.setattr(boundary, "_cell_number", lambda: cell[0])
+    ns = notebook("kept = []\ndef f(x):\n    kept.append(x)\n    return x\n"
+                  "def dump():\n    return [kept, 0]\n")
+    ns["f"](1)
+    cell[0] = 2  # a hidden-test cell
+    boundary.hidden_tests(ns)
+    ns["f"](87296)
+    assert ns["dump"]()[0] == [1, 87296], "within the cell the worker is the same"
+    cell[0] = 3  # a visible test after it: a new worker, every answer defined again
+    kept, _ = ns["dump"]()
+    assert kept == [], "a new worker (a process, when graded: random's state and files are gone too)"
+    assert ns[boundary.NAMESPACE_KEY].generation == 2
+    cell[0] = 4  # no hidden test in between: the same worker
+    ns["f"](2)
+    cell[0] = 5
+    assert ns["dump"]()[0] == [2] and ns[boundary.NAMESPACE_KEY].generation == 2

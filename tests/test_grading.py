@@ -11,6 +11,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from support.hostile_submissions import HOSTILE, PLACEHOLDERS
+from support.hostile_submissions import HOSTILE, PLACEHOLDERS, STASH_MARK
 from support.nbgrader_course import RELEASE, REPO, SOLUTIONS, filled_submission, read
 from support.tally import tally
 from support.wrong_submissions import CATALOGUE
@@ -301,6 +302,14 @@ def test_no_student_can_write_into_a_classmates_log(graded_class):
     honest = [logs / f"{student}.log" for student in HONEST]
     assert all(p.is_file() for p in honest)
     assert not any("forged" in p.read_text() for p in honest)
+
+
+def test_no_input_of_a_hidden_test_reaches_a_visible_tests_output(graded_class):
+    """An answer may keep what a hidden test passes it (here in random's state, which even the allowlist lets
+    it use): the cell after a hidden test gets a new worker, so a visible test's output never shows it."""
+    page = (graded_class["out"] / "feedback" / "hostile-hidden-inputs-kept-in-random-state.html").read_text()
+    printed = re.findall(re.escape(STASH_MARK) + r" (\[[^\]]*\])", html.unescape(page))
+    assert printed and all(found == "[]" for found in printed), printed
 
 
 def test_feedback_still_says_why_a_hidden_test_failed(graded_class):

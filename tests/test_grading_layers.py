@@ -21,7 +21,9 @@ from course_grading.cells import grade_id as cell_grade_id
 from course_grading.cells import is_solution
 from course_grading.feedback import feedback_html, hidden_error_text, strip_hidden_tests
 from course_grading.preprocessors import (
+    HIDDEN_TESTS_CALL,
     NOT_RUN_HEADER,
+    MarkHiddenTests,
     RestoreAnswers,
     answer_from_boundary_source,
     rebuild,
@@ -323,6 +325,11 @@ def test_rebuild_takes_every_cell_but_the_answers_from_the_source():
             assert got.source == want.source or "BEGIN SOLUTION" in want.source
     hidden = [c for c in rebuilt.cells if "### BEGIN HIDDEN TESTS" in c.source]
     assert hidden, "the hidden tests are in the notebook that runs"
+    marked, _ = MarkHiddenTests().preprocess(rebuilt, {})  # after nbgrader's OverwriteCells
+    for cell in marked.cells:
+        if "### BEGIN HIDDEN TESTS" in cell.source:
+            lines = cell.source.split("\n")
+            assert lines[lines.index(next(x for x in lines if "BEGIN HIDDEN TESTS" in x)) + 1] == HIDDEN_TESTS_CALL
 
 
 def test_rebuild_restores_deleted_moved_and_retyped_test_cells():

@@ -209,6 +209,9 @@ class Boundary:
         self.definitions: list[tuple[str, str, dict[str, Any]]] = []
         self.stand_ins: dict[int, Any] = {}
         self.defined: dict[str, _StandIn] = {}
+        self.hidden_cell: int | None = None  # the cell whose hidden tests run now
+        self.seen_hidden: int | None = None  # the cell of hidden tests the running worker has served
+        self.replaying = False
         self.module_classes: dict[str, type] = {}  # the class here of each nn.Module subclass of the answers
         self.printed = 0
         self.tokens = 0
@@ -232,13 +235,17 @@ class Boundary:
             self._cache.clear()
             self._cached_bytes = 0
             self._forget = []
-            for grade_id, source, context in self.definitions:  # a restarted worker gets every answer again
-                try:
-                    self._define(grade_id, source, context)
-                except (BoundaryError, AnswerTimeout, wire.WireError):
-                    raise
-                except Exception:  # noqa: BLE001 - the answer's own error, reported when it first ran
-                    pass
+            self.replaying = True  # what the answers print was shown when they first ran
+            try:
+                for grade_id, source, context in self.definitions:  # a new worker gets every answer again
+                    try:
+                        self._define(grade_id, source, context)
+                    except (BoundaryError, AnswerTimeout, wire.WireError):
+                        raise
+                    except Exception:  # noqa: BLE001 - the answer's own error, reported when it first ran
+                        pass
+            finally:
+                self.replaying = False
         return self.sock
 
     def stop(self) -> None:
@@ -302,10 +309,22 @@ class Boundary:
             self._forget.append(key)
         return (_own_data(t), *flags, self._cache_key)
 
+    def hidden_tests_begin(self) -> None:
+        """A hidden test region starts: the worker that serves it will serve no later cell (see ``_request``)."""
+        self.hidden_cell = _cell_number()
+
     def _request(self, body: dict[str, Any], outgoing: _Outgoing | None = None,
                  grad_inputs: Callable[[_Outgoing], list[Any]] | None = None) -> tuple[dict[str, Any], dict]:
         if self.spent >= self.budget_seconds:
             raise AnswerTimeout(f"the answers used up this notebook's time budget ({self.budget_seconds:g} s)")
+        cell = _cell_number()
+        if self.seen_hidden is not None and cell != self.seen_hidden:
+            # This worker has seen a hidden test's inputs, which an answer may keep (in any state it can
+            # reach) and show in a later visible test's output: a new worker, with every answer again.
+            self.seen_hidden = None
+            self.stop()
+        if self.hidden_cell is not None and cell == self.hidden_cell:
+            self.seen_hidden = cell
         sock = self._ensure()
         outgoing = outgoing or _Outgoing()
         for key in ("args", "kwargs", "names"):
@@ -340,7 +359,7 @@ class Boundary:
         finally:
             self.spent += time.monotonic() - start
         out = header.get("out")
-        if type(out) is str and out:
+        if type(out) is str and out and not self.replaying:
             self._print(out)
         return header, tensors
 
@@ -930,6 +949,26 @@ def _pull_tree(module: RemoteModule, tree: Any) -> None:
 
 
 # -- the answer cells -----------------------------------------------------------------------------
+
+def _cell_number() -> int | None:
+    """The number of the notebook cell running now (IPython's execution count), or None outside IPython."""
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    count = getattr(shell, "execution_count", None)
+    return count if isinstance(count, int) else None
+
+
+def hidden_tests(namespace: dict[str, Any]) -> None:
+    """The first line of every hidden-test region when a notebook is graded (the rebuild puts it there).
+
+    The worker that serves this cell's calls serves no later cell: the next
+    cell gets a new worker, with every answer defined again, so that nothing
+    an answer kept of a hidden test's inputs (in a list, a module's buffers,
+    ``random``'s state, a file) can reach a visible test's output.
+    """
+    boundary = namespace.get(NAMESPACE_KEY)
+    if isinstance(boundary, Boundary):
+        boundary.hidden_tests_begin()
+
 
 def boundary_of(namespace: dict[str, Any]) -> Boundary:
     """The notebook's boundary, made on first use and kept in its namespace."""

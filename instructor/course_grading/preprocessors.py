@@ -87,6 +87,17 @@ def allowlist_on() -> bool:
 
 
 BOUNDARY_MARK = "# The grader runs this answer in its sandboxed worker (course_grading.boundary)."
+HIDDEN_TESTS_CALL = "__import__('course_grading.boundary', fromlist=['hidden_tests']).hidden_tests(globals())"
+
+
+def mark_hidden_tests(source: str) -> str:
+    """A test cell's source with :func:`course_grading.boundary.hidden_tests` called where its hidden tests begin."""
+    lines = source.split("\n")
+    for index, line in enumerate(lines):
+        if "BEGIN HIDDEN TESTS" in line:
+            lines.insert(index + 1, HIDDEN_TESTS_CALL)
+            return "\n".join(lines)
+    return source
 
 
 def _read_names(source: str) -> set[str]:
@@ -205,6 +216,21 @@ class RebuildFromSource(NbGraderPreprocessor):
         return rebuilt, resources
 
 
+class MarkHiddenTests(NbGraderPreprocessor):
+    """Start every hidden-test region with :data:`HIDDEN_TESTS_CALL`, so that no later cell reaches the worker
+    that served it (see :func:`course_grading.boundary.hidden_tests`).
+
+    Listed after ``OverwriteCells`` in ``Autograde.sanitize_preprocessors``:
+    that one puts every test cell back as the gradebook has it.
+    """
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any], index: int
+                        ) -> tuple[NotebookNode, dict[str, Any]]:
+        if cell.cell_type == "code" and isinstance(cell.get("source"), str) and not utils.is_solution(cell):
+            cell.source = mark_hidden_tests(cell.source)
+        return cell, resources
+
+
 class RestoreAnswers(NbGraderPreprocessor):
     """After execution, show each answer cell with the student's code, not the call that ran it in the worker.
 
@@ -217,6 +243,7 @@ class RestoreAnswers(NbGraderPreprocessor):
             answer = answer_from_boundary_source(cell.source)
             if answer is not None:
                 cell.source = answer
+            cell.source = cell.source.replace(HIDDEN_TESTS_CALL + "\n", "")
         return cell, resources
 
 

@@ -627,4 +627,45 @@ HOSTILE += [
             blank=True),
 ]
 
+# Found by an attack on this grader: torch's recurrent cells compute a sigmoid inside one C++ call; and an
+# answer that wrote IPython's configuration into the fork server's root, which later kernels loaded.
+_GRU_SIGMOID = ("def sigmoid(z):\n    zz = z.reshape(-1, 1)\n    one = torch.ones(1, dtype=z.dtype)\n"
+                "    zero = torch.zeros(1, dtype=z.dtype)\n    w_ih = torch.cat([zero, one, zero]).reshape(3, 1)\n"
+                "    w_hh = torch.zeros(3, 1, dtype=z.dtype)\n"
+                "    return torch.gru_cell(zz, torch.ones_like(zz), w_ih, w_hh).reshape(z.shape)\n")
+_PLANT_KERNEL_CONFIG = (
+    "import os\nfor _folder in ('/etc/ipython', '/usr/local/etc/ipython'):\n    try:\n"
+    "        os.makedirs(_folder, exist_ok=True)\n"
+    "        open(_folder + '/ipython_kernel_config.py', 'w').write(\n"
+    "            'c.InteractiveShellApp.exec_lines = [\"import course_utils.checks as _c; '\n"
+    "            '_c.check_close = lambda *a, **k: 1 / 0\"]\\n')\n"
+    "    except OSError:\n        pass\n")
+# Inputs kept in random's state (which the allowlist lets an answer use) by sigmoid, including a hidden
+# test's, and printed by bce_gradient when the next visible test calls it: each cell after a hidden test
+# gets a new worker, so the print must show nothing (tests/test_grading.py reads the feedback).
+_STASH = (
+    "import random\n\n\ndef stash(t):\n    state = random.getstate()[1]\n"
+    "    n = state[0] if state[0] < 600 else 0\n    words = list(state[1:1 + n])\n"
+    "    new = t.detach().to(torch.float64).flatten()[:8].contiguous().view(torch.int32).tolist()\n"
+    "    words = [int(w) % 4294967296 for w in words + new][:598]\n"
+    "    random.setstate((3, tuple([len(words)] + words + [0] * (623 - len(words))) + (624,), None))\n\n\n"
+    "def stashed():\n    state = random.getstate()[1]\n    n = state[0] if state[0] < 600 else 0\n"
+    "    words = torch.tensor(list(state[1:1 + n]), dtype=torch.int64).to(torch.int32)\n"
+    "    return words.view(torch.float64).tolist()\n\n\n")
+STASH_MARK = "STASHED:"
+HOSTILE += [
+    Hostile("hidden-inputs-kept-in-random-state", "sigmoid keeps its inputs in random's state; bce_gradient "
+            "prints them when a visible test calls it", _both(
+                _prepend("nb01_sigmoid", _STASH),
+                _replace("nb01_sigmoid", "    negative = z < 0\n", "    stash(z)\n    negative = z < 0\n"),
+                _replace("nb01_gradient", "    residual = sigmoid(X @ w + b) - y",
+                         f"    print({STASH_MARK!r}, stashed())\n    residual = sigmoid(X @ w + b) - y")),
+            flagged=False),
+    Hostile("gru-cell-sigmoid", "the library's sigmoid inside torch.gru_cell's update gate",
+            _answers(nb01_sigmoid=_GRU_SIGMOID), loses=SIGMOID_TESTS, flagged=False),
+    Hostile("plant-kernel-config", "IPython configuration written where later kernels of the batch would load it "
+            "(honest classmates graded after it must keep their marks)",
+            _prepend("nb01_sigmoid", _PLANT_KERNEL_CONFIG), flagged=False),
+]
+
 PLACEHOLDERS = ("SOLUTION_PATH", "OTHERS_GLOB", "CANARY_GLOB", "GRADES_GLOB")
