@@ -54,7 +54,8 @@ def run_inside(code: str, limits: confine.Limits | None = None, timeout: float =
                                             for name in confine.Limits.__dataclass_fields__}
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env,
-                              preexec_fn=lambda: confine.cap_processes(limits.processes))
+                              preexec_fn=lambda: confine.cap_processes(limits.processes,
+                                                                       memory_mb=limits.sandbox_memory_mb))
     finally:
         confine.remove_empty_cgroups()
 
@@ -441,3 +442,28 @@ def test_a_worker_has_no_network_no_kernel_and_nothing_of_the_host(kernel_start,
     assert facts["processes"] <= 3 and facts["pid"] <= 3, facts
     assert not facts["kernel connection"] and not facts["solutions"], facts
     assert facts["tmp"] in ([], ["matplotlib"]), facts
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or confine._cgroup_root("memory") is None,
+                    reason="the memory of a whole sandbox is capped by a root grader's memory cgroup only")
+def test_a_sandbox_shares_one_memory_cap_among_its_processes(kernel_start):
+    limits = confine.Limits(sandbox_memory_mb=1536)
+    result = run_inside("""
+        import os, time
+        children = []
+        for _ in range(3):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    block = bytearray(700 * 2**20)  # well within each process's own limit (4 GiB)
+                    for i in range(0, len(block), 4096):
+                        block[i] = 1
+                    time.sleep(2)
+                finally:
+                    os._exit(0)
+            children.append(pid)
+        print(sorted(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children))
+    """, limits, start=kernel_start)
+    assert result.returncode == 0, result.stderr
+    codes = [int(c) for c in result.stdout.strip().strip("[]").split(",")]
+    assert any(code == -9 for code in codes), f"2.1 GiB in one sandbox capped at 1.5 GiB: {codes}"

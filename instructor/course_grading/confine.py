@@ -54,6 +54,7 @@ class Limits:
     tmp_mb: int = 256
     shm_mb: int = 64
     output_kb: int = 512
+    sandbox_memory_mb: int = 6144  # all processes of one kernel or worker together (a root grader's cgroup)
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -111,16 +112,20 @@ def can_limit_kernels() -> bool:
 CGROUP_PREFIX = "course-grader-"
 
 
-def _pids_cgroup_root() -> Path | None:
-    """A pids cgroup folder this (root) process may create groups in, or None."""
-    for root in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+def _cgroup_root(controller: str) -> Path | None:
+    """A cgroup folder of ``controller`` ("pids", "memory") this (root) process may create groups in, or None."""
+    for root in (Path("/sys/fs/cgroup") / controller, Path("/sys/fs/cgroup")):
         if (root / "cgroup.procs").is_file() and os.access(root, os.W_OK):
-            if root.name == "pids" or "pids" in (root / "cgroup.subtree_control").read_text(errors="ignore"):
+            if root.name == controller or controller in (root / "cgroup.subtree_control").read_text(errors="ignore"):
                 return root
     return None
 
 
-def cap_processes(limit: int, pid: int | None = None) -> str:
+def _pids_cgroup_root() -> Path | None:
+    return _cgroup_root("pids")
+
+
+def cap_processes(limit: int, pid: int | None = None, memory_mb: int | None = None) -> str:
     """Put this process, or ``pid``, (and so the sandbox it becomes) under a cap on processes and threads.
 
     An unprivileged grader gets it from RLIMIT_NPROC, which the kernel sets on
@@ -137,19 +142,37 @@ def cap_processes(limit: int, pid: int | None = None) -> str:
     group.mkdir(exist_ok=True)
     (group / "pids.max").write_text(str(limit))
     (group / "cgroup.procs").write_text(str(pid))
-    return f"processes: pids cgroup {group}"
+    memory_mb = Limits.from_environment().sandbox_memory_mb if memory_mb is None else memory_mb
+    return f"processes: pids cgroup {group}; " + cap_memory(memory_mb, pid)
+
+
+def cap_memory(limit_mb: int, pid: int) -> str:
+    """Cap the memory of ``pid`` and every process it starts, together (a root grader's memory cgroup).
+
+    Each process also limits itself (``RLIMIT_DATA``, :mod:`course_grading.sandbox`),
+    but a sandbox of 64 processes could otherwise hold 64 times that.
+    """
+    root = _cgroup_root("memory")
+    if root is None:
+        return "memory: per process only (no writable memory cgroup)"
+    group = root / f"{CGROUP_PREFIX}{pid}"
+    group.mkdir(exist_ok=True)
+    limit = str(limit_mb * 2**20)
+    (group / ("memory.limit_in_bytes" if root.name == "memory" else "memory.max")).write_text(limit)
+    (group / "cgroup.procs").write_text(str(pid))
+    return f"memory: cgroup {group}"
 
 
 def remove_empty_cgroups() -> None:
-    """Remove the pids cgroups of kernels that have ended (a group still in use stays)."""
-    root = _pids_cgroup_root() if os.geteuid() == 0 else None
-    if root is None:
+    """Remove the cgroups of kernels and workers that have ended (a group still in use stays)."""
+    if os.geteuid() != 0:
         return
-    for group in root.glob(f"{CGROUP_PREFIX}*"):
-        try:
-            group.rmdir()
-        except OSError:
-            pass
+    for root in {_cgroup_root("pids"), _cgroup_root("memory")} - {None}:
+        for group in root.glob(f"{CGROUP_PREFIX}*"):  # type: ignore[union-attr]
+            try:
+                group.rmdir()
+            except OSError:
+                pass
 
 
 def offline_command(argv: list[str]) -> list[str]:

@@ -77,7 +77,7 @@ def serve_workers(sock: Any, server: str | None, limits: Any) -> None:
     import socket
     import subprocess
 
-    from course_grading.confine import worker_command
+    from course_grading.confine import cap_processes, worker_command
 
     cold: list[subprocess.Popen[bytes]] = []
     while sock.recv(1):
@@ -91,10 +91,11 @@ def serve_workers(sock: Any, server: str | None, limits: Any) -> None:
                 started = True
             except OSError:
                 pass
-        if not started:
+        if not started:  # in cgroups of its own (a root grader's): its memory is not its kernel's
             cold.append(subprocess.Popen(worker_command(worker_end.fileno(), confined=True),
                                          pass_fds=(worker_end.fileno(),), stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         preexec_fn=lambda: cap_processes(limits.processes)))
         worker_end.close()
         socket.send_fds(sock, [b"w"], [kernel_end.fileno()])
         kernel_end.close()

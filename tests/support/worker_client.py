@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 from course_grading import boundary
-from course_grading.confine import Limits, worker_command
+from course_grading.confine import Limits, cap_processes, worker_command
 
 
 def main(start: str, programs: list[str]) -> int:
@@ -30,8 +30,10 @@ def main(start: str, programs: list[str]) -> int:
 
             start_worker(os.environ["COURSE_GRADER_FORKSERVER"], theirs, Limits.from_environment().processes)
         else:
+            limits = Limits.from_environment()
             started.append(subprocess.Popen(worker_command(theirs.fileno(), confined=True),
-                                            pass_fds=(theirs.fileno(),)))
+                                            pass_fds=(theirs.fileno(),),  # as the kernel's launcher starts one
+                                            preexec_fn=lambda: cap_processes(limits.processes)))
         theirs.close()
         return ours, None
 
