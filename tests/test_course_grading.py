@@ -102,6 +102,9 @@ def test_normalise_keeps_the_last_of_duplicated_grade_ids_and_drops_empty_metada
         ("import sys\nsys.settrace(t)", "imports sys"),
         ("x = torch.ones(2 * 2**30)", "allocates a lot of memory"),
         ("while True:\n    pass", "loops without a bound"),
+        ("def check_close(*a, **k):\n    return None", "defines check_close again (a builtin or a check the tests use)"),
+        ("def float(x):\n    return 20.0", "defines float again (a builtin or a check the tests use)"),
+        ("check_tensor = print", "binds check_tensor again (a check the tests use)"),
     ],
 )
 def test_scan_flags_each_kind_of_suspicious_code(tmp_path, code, category):

@@ -31,6 +31,11 @@ PAYLOAD_MODULES = {"base64", "codecs", "marshal", "pickle", "zlib", "binascii", 
 SYSTEM_MODULES = {"sys", "os", "subprocess", "threading", "multiprocessing", "ctypes", "signal", "socket", "shutil",
                   "inspect", "gc", "importlib", "builtins", "IPython", "ipykernel", "traceback", "atexit", "asyncio",
                   "urllib", "http", "requests", "pathlib", "tempfile", "glob", "io", "resource", "warnings"}
+# Names an answer has no reason to define again: builtins and the checks the tests call. (The tests keep
+# their own; course_grading.boundary binds none of these. A redefinition is worth a human look.)
+CHECK_NAMES = frozenset({"check_close", "check_tensor", "check_avoids", "check_warning_free", "using_reference",
+                         "report_pass"})
+TEST_NAMES = frozenset(dir(__import__("builtins"))) | CHECK_NAMES
 COMPARISONS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__float__", "__index__",
                "__torch_function__", "__torch_dispatch__", "__array_ufunc__", "__hash__", "__len__"}
 
@@ -90,7 +95,9 @@ def flags_for_source(source: str, cell: int = 0) -> list[Flag]:
             elif node.level or module not in ALLOWED_MODULES:
                 add(lineno, f"imports from {'.' * node.level}{module}")
         elif isinstance(node, ast.Name):
-            if node.id in DYNAMIC_CALLS:
+            if isinstance(node.ctx, ast.Store) and node.id in CHECK_NAMES:
+                add(lineno, f"binds {node.id} again (a check the tests use)")
+            elif node.id in DYNAMIC_CALLS:
                 add(lineno, DYNAMIC_CALLS[node.id])
             elif node.id in IPYTHON_NAMES:
                 add(lineno, "uses IPython internals")
@@ -115,6 +122,8 @@ def flags_for_source(source: str, cell: int = 0) -> list[Flag]:
             add(lineno, "reads NBGRADER_EXECUTION")
         elif isinstance(node, ast.FunctionDef) and node.name in COMPARISONS:
             add(lineno, f"defines {node.name} (comparisons that may always succeed)")
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in TEST_NAMES:
+            add(lineno, f"defines {node.name} again (a builtin or a check the tests use)")
         elif isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value:
             add(lineno, "loops without a bound")
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
