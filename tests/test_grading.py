@@ -231,10 +231,11 @@ def test_hostile_submission_gets_the_right_score(graded_class, hostile):
     cells = _cells(row)
     full = json.loads(json.dumps(_cells(graded_class["rows"]["reference"])))
     lost = {cell for cell, score in cells.items() if score != full[cell]}
-    gained = sorted(hostile.loses - lost)
+    must_lose = hostile.loses - (hostile.off_may_keep if graded_class["allowlist"] == "off" else frozenset())
+    gained = sorted(must_lose - lost)
     assert not gained, f"{hostile.attack}: kept the points of {gained} (lost only {sorted(lost)})"
-    assert all(cells[c] == 0 for c in hostile.loses)
-    if hostile.flagged:
+    assert all(cells[c] == 0 for c in must_lose)
+    if hostile.flagged and graded_class["allowlist"] == "on":  # with it off, nothing needs review
         assert int(row["flags"]) > 0 or row["needs_review"], f"{hostile.attack} was not flagged for review"
 
 

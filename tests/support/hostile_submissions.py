@@ -39,6 +39,11 @@ class Hostile:
     flagged: bool = True
     blank: bool = False  # built on the untouched release (no honest work), not on the reference answers
     may_crash: bool = False  # it may take its own kernel down: then "not graded", 0, and the cause
+    # With the allowlist off (COURSE_GRADER_ALLOWLIST=off) the answer runs as written, in the worker: these
+    # cells it may keep, because its values are right there and only a forbidden call that check_avoids
+    # cannot see (or a case the visible test cannot tell) stands against it, which the boundary accepts:
+    # at most the marks of a correct answer that used a forbidden call.
+    off_may_keep: frozenset[str] = frozenset()
 
 
 def _cell(nb: NB, grade_id: str) -> nbformat.NotebookNode:
@@ -536,11 +541,12 @@ HOSTILE += [
     Hostile("state-dict-patch", "StepLR.load_state_dict(F, ...) rebinding the functions the hidden tests' references "
             "use to the student's wrong ones",
             _answers(nb01_bce=_STATE_DICT_PATCH, nb01_gradient=_OVER_THREE_GRADIENT),
-            loses=BCE_TESTS | {"nb01_gradient_hidden_tests"}),
+            loses=BCE_TESTS | {"nb01_gradient_hidden_tests"},
+            off_may_keep=frozenset({"nb01_bce_tests"})),  # its mean is right for the visible test's 1-D input
     Hostile("library-calls-in-disguise", "F.glu as the sigmoid, F.soft_margin_loss as the BCE, and autograd through a "
             "hand-walked graph where the exercises ask for the computation by hand",
             _answers(nb01_sigmoid=_GLU_SIGMOID, nb01_bce=_SOFT_MARGIN_BCE, nb01_gradient=_HAND_WALKED_AUTOGRAD),
-            loses=ALL_TESTS),
+            loses=ALL_TESTS, off_may_keep=GRADIENT_TESTS),
 ]
 
 # And these got through that one: inside a callback that Tensor.apply_ runs, check_avoids's
@@ -569,10 +575,11 @@ _PEEK_SIGMOID = ("def sigmoid(z, seen=[], dump=False):\n    if dump:\n        pr
 HOSTILE += [
     Hostile("library-inside-apply", "the library sigmoid, BCE and autograd called inside a Tensor.apply_ callback, "
             "where check_avoids does not see them",
-            _answers(nb01_sigmoid=_APPLY_SIGMOID, nb01_bce=_APPLY_BCE, nb01_gradient=_APPLY_GRADIENT), loses=ALL_TESTS),
+            _answers(nb01_sigmoid=_APPLY_SIGMOID, nb01_bce=_APPLY_BCE, nb01_gradient=_APPLY_GRADIENT), loses=ALL_TESTS,
+            off_may_keep=ALL_TESTS),
     Hostile("softmax-sigmoid-and-autograd-nodes", "softmax of (0, z) as the sigmoid, and the gradient from autograd "
             "nodes called one at a time", _answers(nb01_sigmoid=_SOFTMAX_SIGMOID, nb01_gradient=_NODE_BY_NODE_GRADIENT),
-            loses=SIGMOID_TESTS | GRADIENT_TESTS),
+            loses=SIGMOID_TESTS | GRADIENT_TESTS, off_may_keep=GRADIENT_TESTS),
     Hostile("hidden-inputs-kept-in-a-default", "a list default keeping every input sigmoid gets, printed by a later "
             "visible test", _both(_answers(nb01_sigmoid=_PEEK_SIGMOID),
                                   _replace("nb01_gradient", "    residual = sigmoid(X @ w + b) - y",
