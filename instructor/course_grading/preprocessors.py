@@ -68,11 +68,8 @@ def release_version(source: NotebookNode, config: Any = None) -> NotebookNode:
 def screen_answers(source: NotebookNode, submitted: NotebookNode) -> dict[str, Screened]:
     """{grade_id: what may run} for every answer cell of the source, from the submission's answers."""
     answers = answer_cells(submitted)
-    reference = {cell_id: c.source for c in source.cells if is_solution(c) and (cell_id := grade_id(c)) is not None}
-    given = {gid: answers[gid].source for gid in reference if gid in answers}
-    others = [c.source for c in source.cells if c.cell_type == "code" and not utils.is_solution(c)]
-    tests = [c.source for c in source.cells if c.cell_type == "code" and utils.is_grade(c) and not utils.is_solution(c)]
-    contexts = notebook_context(others, given, reference, tests)
+    given = {gid: cell.source for gid, cell in answers.items() if gid in _reference_answers(source)}
+    contexts = _contexts(source, submitted)
     if not allowlist_on():
         return {gid: Screened(text) for gid, text in given.items()}
     return {gid: screen(text, contexts[gid]) for gid, text in given.items()}
@@ -167,9 +164,14 @@ def notebook_bindings(source: NotebookNode) -> set[str]:
     return names - test_names
 
 
+def _reference_answers(source: NotebookNode) -> dict[str, str]:
+    return {cell_id: c.source for c in source.cells if is_solution(c) and (cell_id := grade_id(c)) is not None}
+
+
 def _contexts(source: NotebookNode, submitted: NotebookNode) -> dict[str, Context]:
+    """{grade_id: what the notebook around each submitted answer defines and binds} (allowlist.notebook_context)."""
     answers = answer_cells(submitted)
-    reference = {cell_id: c.source for c in source.cells if is_solution(c) and (cell_id := grade_id(c)) is not None}
+    reference = _reference_answers(source)
     given = {gid: answers[gid].source for gid in reference if gid in answers}
     others = [c.source for c in source.cells if c.cell_type == "code" and not utils.is_solution(c)]
     tests = [c.source for c in source.cells if c.cell_type == "code" and utils.is_grade(c) and not utils.is_solution(c)]
