@@ -2,12 +2,12 @@
 
 Jupyter starts it from a kernelspec (see :func:`install_kernelspec`) as
 ``python -m course_grading.kernel -f CONNECTION_FILE``. When the grader sets
-``COURSE_GRADER_CONFINE=1`` this first process only launches: it asks the
-batch's fork server (``COURSE_GRADER_FORKSERVER``, see
-:mod:`course_grading.forkserver`) for a warm kernel and waits for it to end,
-or, when no server answers, replaces itself by bubblewrap
-(:func:`course_grading.confine.kernel_command`), which starts the same module
-again inside the sandbox. There, and in an unconfined run, the kernel applies
+``COURSE_GRADER_CONFINE=1`` this first process only launches (:func:`launch`): it
+asks the batch's fork server (``COURSE_GRADER_FORKSERVER``, see
+:mod:`course_grading.forkserver`) for a warm kernel, or, when no server answers,
+starts it in bubblewrap (:func:`course_grading.confine.kernel_command`), which
+starts the same module again inside the sandbox; it stays beside the kernel to
+start its workers, and returns the kernel's exit code. There, and in an unconfined run, the kernel applies
 the limits of :mod:`course_grading.sandbox` and starts.
 """
 
@@ -17,7 +17,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 KERNEL_NAME = "course-grader"
 
@@ -118,24 +118,6 @@ def run_confined(argv: list[str], factory: Any) -> int:
     # stderr nbgrader logs to. It talks to nbgrader only through the kernel protocol.
     return subprocess.call(command, pass_fds=(fd, factory.fileno()), stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def launch_confined(argv: list[str]) -> NoReturn:
-    """Replace this process by bubblewrap running the kernel inside the sandbox (no workers served)."""
-    from course_grading.confine import Limits, cap_processes, font_cache_from_environment, kernel_command
-
-    limits = Limits.from_environment()
-    cap_processes(limits.processes)
-    connection = _connection_file(argv)
-    # The sandbox gets no descriptor of nbgrader's: not its stdin (a terminal), nor the stdout and
-    # stderr nbgrader logs to. It talks to nbgrader only through the kernel protocol.
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for std in (0, 1, 2):
-        os.dup2(devnull, std)
-    fd = os.open(connection, os.O_RDONLY)
-    os.set_inheritable(fd, True)
-    command = kernel_command(connection, fd, limits, font_cache_from_environment())
-    os.execv(command[0], command)
 
 
 def run_kernel(argv: list[str]) -> None:
