@@ -240,9 +240,9 @@ def test_limits_from_the_environment_are_checked():
         confine.Limits().memory_mb = 1  # type: ignore[misc]  # frozen
 
 
-# The fork server's own walls: what a warm worker (or kernel) gets that bubblewrap gives a cold one.
+# The walls forkserver._child builds, for a warm child of the server and a cold one alike (forkserver.one).
 
-def test_a_warm_worker_has_no_capability_and_no_way_to_gain_one():
+def test_a_worker_has_no_capability_and_no_way_to_gain_one(kernel_start):
     result = run_inside("""
         status = dict(line.split(':', 1) for line in open('/proc/self/status'))
         print(*(status[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs')))
@@ -254,14 +254,14 @@ def test_a_warm_worker_has_no_capability_and_no_way_to_gain_one():
             except OSError:
                 pass
         print(kinds)
-    """, start="warm")
+    """, start=kernel_start)
     assert result.returncode == 0, result.stderr
     caps, fds = result.stdout.splitlines()
     assert caps.split() == ["0000000000000000"] * 5 + ["1"], caps
-    assert fds == "['socket']", f"a warm worker holds more than its socket to the kernel: {fds}"
+    assert fds == "['socket']", f"a {kernel_start} worker holds more than its socket to the kernel: {fds}"
 
 
-def test_a_warm_kernel_cannot_touch_the_hosts_device_files():
+def test_a_worker_cannot_touch_the_hosts_device_files(kernel_start):
     result = run_inside("""
         import os
         for path in ('/dev/null', '/dev/zero', '/dev/urandom'):
@@ -272,7 +272,7 @@ def test_a_warm_kernel_cannot_touch_the_hosts_device_files():
                 print('refused', error.errno)
         open('/dev/null', 'w').write('still usable')
         print(len(open('/dev/urandom', 'rb').read(4)))
-    """, start="warm")
+    """, start=kernel_start)
     assert result.returncode == 0, result.stderr
     assert "CHANGED" not in result.stdout and result.stdout.split()[-1] == "4", result.stdout
 
@@ -469,3 +469,17 @@ def test_a_sandbox_shares_one_memory_cap_among_its_processes(kernel_start):
     assert result.returncode == 0, result.stderr
     codes = [int(c) for c in result.stdout.strip().strip("[]").split(",")]
     assert any(code == -9 for code in codes), f"2.1 GiB in one sandbox capped at 1.5 GiB: {codes}"
+
+
+def test_a_cold_kernel_and_its_cold_workers_grade_the_reference_with_full_marks(tmp_path):
+    """Without a fork server every kernel and worker starts cold, through forkserver.one: the same walls."""
+    from course_grading.course import Course
+    from course_grading.reference import filled_submission
+
+    course = Course(tmp_path / "course", "00_tensors_autograd")
+    course.generate()
+    course.submit("reference", filled_submission(course.release_path, "00_tensors_autograd"))
+    result = course.autograde(warm=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    scores = course.scores("reference")
+    assert scores and all(got == top for got, top in scores.values()), scores

@@ -6,7 +6,10 @@ child process of the kernel:
 
 - its own user, PID, IPC and UTS namespaces: it sees and can signal only its
   own processes, and all of them die with it (``--die-with-parent``); it runs
-  as user ``nobody`` of its namespace, with no capabilities;
+  as user ``nobody`` of its namespace (user id 0 without capabilities for a
+  root grader), with no capabilities; the walls each process then builds
+  around itself are the fork server's (:func:`confined_command`), so a cold
+  process and a warm one are walled in by the same code;
 - a filesystem built from nothing: Python, the virtual environment, system
   libraries, ``course_utils`` and the data folders read-only; the kernel's
   connection file read-only; a private ``/tmp`` and ``/dev/shm``, each a small
@@ -257,27 +260,44 @@ def sandbox_command(inner: list[str], limits: Limits, *, files: tuple[tuple[int,
     return [*argv, "--", *inner]
 
 
+CONNECTION_INSIDE = "/run/course-grader/kernel-connection.json"  # a cold kernel's copy of its connection file
+WALL_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETPCAP")  # of the sandbox's own user namespace, dropped at once
+
+
+def confined_command(kind: str, fd: int, limits: Limits, *, files: tuple[tuple[int, str], ...] = (),
+                     connection: str | None = None, font_cache: Path | None = None) -> list[str]:
+    """The bwrap command line of a cold ``kind`` ("kernel" or "worker") on the inherited socket ``fd``.
+
+    A cold process gets exactly the walls a warm one does: bubblewrap builds
+    the fork server's sandbox, in which :func:`course_grading.forkserver.one`
+    runs the code that walls in each child the server forks (new namespaces,
+    a network of its own for a worker, read-only root and ``/dev``, every
+    capability dropped). ``connection``: a kernel's connection file, inside.
+    """
+    inner = [sys.executable, "-I", "-m", "course_grading.forkserver", "one", kind, str(fd)]
+    if connection is not None:
+        inner.append(connection)
+    return sandbox_command(inner, limits, files=files, font_cache=font_cache, capabilities=WALL_CAPABILITIES)
+
+
 def worker_command(fd: int, confined: bool) -> list[str]:
-    """The command that starts a grading worker on the inherited socket ``fd``; in bubblewrap when ``confined``,
-    with a network namespace of its own (no interface up: not even the kernel's loopback)."""
-    inner = [sys.executable, "-I", "-m", "course_grading.worker", str(fd)]
+    """The command that starts a grading worker on the inherited socket ``fd``; confined (cold, as
+    :func:`confined_command` says) when ``confined``."""
     if not confined:
-        return inner
-    command = sandbox_command(inner, Limits.from_environment(), font_cache=font_cache_from_environment())
-    return [command[0], "--unshare-net", *command[1:]]
+        return [sys.executable, "-I", "-m", "course_grading.worker", str(fd)]
+    return confined_command("worker", fd, Limits.from_environment(), font_cache=font_cache_from_environment())
 
 
-def kernel_command(connection_file: str, connection_fd: int, limits: Limits,
+def kernel_command(connection_fd: int, factory_fd: int, limits: Limits,
                    font_cache: Path | None = None) -> list[str]:
-    """The bwrap command line that runs the grading kernel.
+    """The bwrap command line that runs a cold grading kernel, which asks for workers on ``factory_fd``.
 
     ``connection_fd`` is an open, inheritable descriptor of ``connection_file``:
-    bwrap copies it into the sandbox, so nothing of the grader's folder is bound.
+    bwrap copies it into the sandbox, as :data:`CONNECTION_INSIDE` (outside the
+    ``/tmp`` each process gets afresh), so nothing of the grader's folder is bound.
     """
-    connection = str(Path(connection_file).resolve())
-    # -I: isolated mode, so the working folder (/tmp, writable) is not on sys.path.
-    inner = [sys.executable, "-I", "-m", "course_grading.kernel", "-f", connection]
-    return sandbox_command(inner, limits, files=((connection_fd, connection),), font_cache=font_cache)
+    return confined_command("kernel", factory_fd, limits, files=((connection_fd, CONNECTION_INSIDE),),
+                            connection=CONNECTION_INSIDE, font_cache=font_cache)
 
 
 if __name__ == "__main__":

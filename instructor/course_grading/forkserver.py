@@ -250,8 +250,10 @@ def _run(request: dict) -> None:
             from course_grading.worker import main as worker_main
 
             _flush_and_exit(worker_main([str(WORKER_FD)]))
-        path = "/tmp/.kernel-connection.json"
-        Path(path).write_text(json.dumps(request["connection"]))
+        path = request.get("connection_file")  # a cold kernel's, bound read-only by bubblewrap
+        if not path:
+            path = "/tmp/.kernel-connection.json"
+            Path(path).write_text(json.dumps(request["connection"]))
         if request.get("factory"):
             os.environ["COURSE_GRADER_WORKER_FACTORY_FD"] = str(WORKER_FD)
         from course_grading.kernel import run_kernel
@@ -442,7 +444,7 @@ def batch(command: list[str]) -> int:
     inner = [sys.executable, "-I", "-m", "course_grading.forkserver", "serve", str(listener.fileno()),
              str(batch_read)]
     server_command = confine.sandbox_command(inner, limits, font_cache=confine.font_cache_from_environment(),
-                                             capabilities=("CAP_SYS_ADMIN", "CAP_SETPCAP"))
+                                             capabilities=confine.WALL_CAPABILITIES)
     server = subprocess.Popen(server_command, pass_fds=(listener.fileno(), batch_read),
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
                               preexec_fn=_die_with_parent)  # bwrap's --die-with-parent covers what it starts
@@ -462,7 +464,27 @@ def batch(command: list[str]) -> int:
         os.rmdir(folder)
 
 
+def one(request: dict, fd: int) -> int:
+    """A cold kernel or worker: the walls of :func:`_child`, as a warm one gets them, without a server.
+
+    Runs as what bubblewrap starts (:func:`course_grading.confine.confined_command`),
+    with the fork server's sandbox and capabilities: so a cold process and a
+    warm one are walled in by the same code. Returns the child's exit code.
+    """
+    child = os.fork()
+    if child == 0:
+        _child(request, [fd])
+    os.close(fd)  # the child holds the socket now: when it ends, the other side sees it
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status) & 0xFF
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["one"] and len(argv) in (3, 4):
+        request: dict[str, Any] = {"kind": argv[1], "factory": argv[1] == "kernel"}
+        if len(argv) == 4:
+            request["connection_file"] = argv[3]
+        return one(request, int(argv[2]))
     if argv[:1] == ["serve"]:
         serve(int(argv[1]), int(argv[2]))
         return 0

@@ -112,8 +112,7 @@ def run_confined(argv: list[str], factory: Any) -> int:
     connection = _connection_file(argv)
     fd = os.open(connection, os.O_RDONLY)
     os.set_inheritable(fd, True)
-    os.environ["COURSE_GRADER_WORKER_FACTORY_FD"] = str(factory.fileno())
-    command = kernel_command(connection, fd, limits, font_cache_from_environment())
+    command = kernel_command(fd, factory.fileno(), limits, font_cache_from_environment())
     # The sandbox gets no descriptor of nbgrader's: not its stdin (a terminal), nor the stdout and
     # stderr nbgrader logs to. It talks to nbgrader only through the kernel protocol.
     return subprocess.call(command, pass_fds=(fd, factory.fileno()), stdin=subprocess.DEVNULL,
