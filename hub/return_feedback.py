@@ -15,25 +15,22 @@ student's page there; then release it (Formgrader, Manage Assignments,
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import sys
 from pathlib import Path
 
-from course_grading.results import is_graded
+from course_grading.results import read_records
 
 
 def stage(assignment: str, course: Path, results: Path) -> list[str]:
     """Copy each graded student's feedback page into the course's feedback/ folder; return their ids."""
-    with open(results / "grades.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
     staged = []
-    for row in rows:
-        page = results / "feedback" / f"{row['student']}.html"
+    for record in read_records(results):
+        page = results / "feedback" / f"{record.student}.html"
         # A hub's submissions come as one folder per nbgrader student id: the platform's user id.
-        student = row["user_id"] if row["platform"] == "folder" else row["student"]
+        student = record.user_id if record.platform == "folder" else record.student
         submitted = course / "submitted" / student / assignment
-        if not is_graded(row) or not page.is_file() or not (submitted / "submission_secret.txt").is_file():
+        if not record.graded or not page.is_file() or not (submitted / "submission_secret.txt").is_file():
             continue
         target = course / "feedback" / student / assignment
         target.mkdir(parents=True, exist_ok=True)

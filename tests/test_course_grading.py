@@ -294,19 +294,28 @@ def test_the_grading_kernel_prints_no_warning_but_check_warning_free_still_sees_
 
 def test_names_that_look_like_formulas_reach_spreadsheets_as_text(tmp_path):
     """A student names their file (or their platform profile) like a formula: it must not run when opened."""
-    from course_grading.exports import canvas_rows
+    import dataclasses
+    from datetime import datetime
+
+    from course_grading import results
+    from course_grading.exports import canvas_rows, moodle_rows
     from course_grading.lateness import LatePolicy
 
     name = '=HYPERLINK(CHAR(34)&"x","click me")'
     sub = grade.Submission("hyperlink-click-me", tmp_path / "x.ipynb", name=name, platform="canvas", user_id="@1")
-    row = grade.graded_row(sub, grade.Result(sub.student), {"nb01_sigmoid_tests": 1.0}, LatePolicy()).row
-    record = dict(zip(grade.COLUMNS, row))
-    assert record["name"] == "'" + name and record["user_id"] == "'@1" and record["student"] == sub.student
+    record = grade.student_record(sub, grade.Result(sub.student), {"nb01_sigmoid_tests": 1.0}, LatePolicy())
+    row = record.row(["nb01_sigmoid_tests"])
+    written = dict(zip(results.COLUMNS, row))
+    assert written["name"] == "'" + name and written["user_id"] == "'@1" and written["student"] == sub.student
     assert all(not cell.startswith(("=", "+", "-", "@")) for cell in canvas_rows([record], "01", 1.0)[2])
-    from course_grading.results import ResultsFolder, header
-    folder = ResultsFolder(tmp_path, header(["nb01_sigmoid_tests"]), rows={sub.student: row})
-    assert folder.known() == {("canvas", "@1", grade.slug(name)): (sub.student, name)}  # the same student next run
-    assert [grade.spreadsheet_text(v) for v in ("Ana", "+1", "-x", "\tA")] == ["Ana", "'+1", "'-x", "'\tA"]
+    moodle = dataclasses.replace(record, platform="moodle")
+    assert all(not cell.startswith(("=", "+", "-", "@")) for cell in moodle_rows([moodle], 1.0, datetime.now())[1])
+    folder = results.ResultsFolder(tmp_path, results.header(["nb01_sigmoid_tests"]))
+    folder.save([record], {}, None, None)
+    again = results.ResultsFolder.open(tmp_path, ["nb01_sigmoid_tests"])
+    assert again.rows == {sub.student: row} and again.records[sub.student].name == name
+    assert again.known() == {("canvas", "@1", grade.slug(name)): (sub.student, name)}  # the same student next run
+    assert [results.spreadsheet_text(v) for v in ("Ana", "+1", "-x", "\tA")] == ["Ana", "'+1", "'-x", "'\tA"]
 
 
 def test_the_grading_kernel_loads_data_in_its_own_process():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 import zipfile
 from datetime import datetime
@@ -358,8 +359,7 @@ def test_platform_files_carry_the_platform_ids_and_the_final_scores(fake, tmp_pa
 
 
 def test_exports_leave_out_students_without_a_platform_id():
-    records = [{"student": "kim", "name": "kim", "platform": "file", "user_id": "kim.ipynb", "score": "3",
-                "status": "graded"}]
+    records = [results.StudentRecord("kim", "kim", "file", "kim.ipynb", score=3.0, max_score=3.0)]
     assert exports.canvas_rows(records, "A", 3) == [[*exports.CANVAS_STUDENT_COLUMNS, "A"],
                                                     ["Points Possible", "", "", "", "", "3"]]
     assert exports.moodle_rows(records, 3, datetime(2026, 1, 1)) == [exports.MOODLE_COLUMNS]
@@ -388,14 +388,16 @@ def test_failure_messages_are_the_last_line_of_each_test_cells_error():
 
 
 def test_cell_statistics_count_graded_students_and_rank_failures():
-    def record(student, t1, t2, status="graded"):
-        return {"student": student, "status": status, "t1": t1, "t2": t2, "score": str(float(t1) + float(t2))}
+    failures = {"b": {"t1": "Hint: A"}, "c": {"t1": "Hint: A", "t2": "Hint: B"},
+                "d": {"t1": "Hint: C", "t2": "Hint: B"}}
 
-    records = [record("a", "1", "2"), record("b", "0", "2"), record("c", "0", "0"), record("d", "0", "0"),
-               record("x", "0", "0", "not graded: broken")]
-    details = {"b": {"failures": {"t1": "Hint: A"}}, "c": {"failures": {"t1": "Hint: A", "t2": "Hint: B"}},
-               "d": {"failures": {"t1": "Hint: C", "t2": "Hint: B"}}}
-    t1, t2 = stats.cell_stats(records, details, POINTS)
+    def record(student, t1, t2, status=results.Status.GRADED):
+        return results.StudentRecord(student, student, "file", student, score=t1 + t2, status=status,
+                                     cells={"t1": t1, "t2": t2}, failures=failures.get(student, {}))
+
+    records = [record("a", 1, 2), record("b", 0, 2), record("c", 0, 0), record("d", 0, 0),
+               record("x", 0, 0, results.Status.NOT_GRADED)]
+    t1, t2 = stats.cell_stats(records, POINTS)
     assert (t1.students, t1.full, t1.share) == (4, 1, 0.25)
     assert t1.messages.most_common() == [("Hint: A", 2), ("Hint: C", 1)]
     assert (t2.full, t2.messages.most_common()) == (2, [("Hint: B", 2)])
@@ -404,7 +406,8 @@ def test_cell_statistics_count_graded_students_and_rank_failures():
 
 
 def test_histogram_of_totals_is_a_png(tmp_path):
-    records = [{"status": "graded", "score": s} for s in ("3", "2.5", "0")] + [{"status": "not graded", "score": "0"}]
+    records = [results.StudentRecord(str(s), "", "file", "", score=s) for s in (3.0, 2.5, 0.0)]
+    records.append(results.StudentRecord("x", "", "file", "", status=results.Status.NOT_GRADED))
     assert stats.save_histogram(records, 3, tmp_path / "totals.png", "01_sigmoid_bce") == 3
     assert (tmp_path / "totals.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -416,14 +419,55 @@ def test_the_report_has_the_cell_statistics_and_the_histogram(fake, tmp_path):
     assert (tmp_path / "out" / "totals.png").is_file()
 
 
-def test_a_results_folder_written_by_hand_is_read_as_rows(tmp_path):
+def test_a_results_folder_is_read_back_as_the_records_it_was_written_from(tmp_path):
+    record = results.StudentRecord(
+        "kim", "Kim", "canvas", "123", datetime(2026, 12, 3, 9, 30), "LATE", DUE, 2, 3.0, 0.6, 2.4, 3.0,
+        cells={"t1": 1.0, "t2": 2.0}, file="kim.ipynb", flags=["a flag"],
+        review=[results.ReviewItem("nb01_sigmoid", "left out", "import os: not allowed")],
+        failures={"t2": "AssertionError: Hint: x"})
     folder = results.ResultsFolder(tmp_path, results.header(list(POINTS)))
-    row = ["kim", "Kim", "file", "kim.ipynb", "", "", "", "", "3", "0", "3", "3", "graded", "0", "", "1", "2"]
-    folder.save([results.Graded(row, {"flags": []}, "<p>kim</p>")], None, None)
+    folder.save([record], {"kim": "<p>kim</p>"}, None, None)
     again = results.ResultsFolder.open(tmp_path, list(POINTS))
-    assert again.rows == {"kim": row} and again.known() == {("file", "kim.ipynb", "kim"): ("kim", "Kim")}
+    assert again.records == {"kim": record}, "every field survives grades.csv and details.json"
+    assert again.rows["kim"][8:13] == ["3", "0.6", "2.4", "3", "graded"]
+    assert again.known() == {("canvas", "123", "kim"): ("kim", "Kim")}
+    assert results.read_records(tmp_path) == [record]
     with pytest.raises(ValueError, match="another assignment or an older make grade"):
         results.ResultsFolder.open(tmp_path, ["other"])
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("score", "EX", "student kim, column score: 'EX' is not a number"),
+    ("t2", "2,5", "student kim, column t2: '2,5' is not a number"),
+    ("days_late", "two", "column days_late: 'two' is not a whole number"),
+    ("status", "excused", "column status: 'excused' is neither 'graded' nor 'not graded: <cause>'"),
+])
+def test_a_value_edited_into_what_its_column_cannot_hold_is_refused_by_name(tmp_path, column, value, message):
+    folder = results.ResultsFolder(tmp_path, results.header(list(POINTS)))
+    folder.save([results.StudentRecord("kim", "Kim", "file", "kim.ipynb", score=3.0, max_score=3.0)], {}, None, None)
+    with open(tmp_path / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    rows[1][rows[0].index(column)] = value
+    with open(tmp_path / "grades.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        results.ResultsFolder.open(tmp_path, list(POINTS))
+
+
+def test_a_score_edited_by_hand_reaches_the_platform_files_and_the_report(fake, tmp_path):
+    out = tmp_path / "out"
+    _run(_canvas(tmp_path), out)
+    text = (out / "grades.csv").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("leebo,"))
+    cells = row.split(",")
+    cells[10] = "2.5"  # score, given by hand
+    (out / "grades.csv").write_text(text.replace(row, ",".join(cells)), encoding="utf-8")
+    _run(_canvas(tmp_path), out, "--student", "smithjohn-67890")
+    with open(out / exports.CANVAS_FILE, newline="", encoding="utf-8") as f:
+        canvas = {r[1]: r[5] for r in csv.reader(f)}
+    assert canvas["33333"] == "2.5"
+    report = (out / "report.txt").read_text().splitlines()
+    assert any(line.startswith("leebo") and "  2.5 / 3" in line for line in report)
 
 
 # --- nbgrader's gradebook --------------------------------------------------------------------------

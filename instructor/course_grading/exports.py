@@ -12,8 +12,9 @@
   Grade and Last modified (grade); it skips a grade changed in Moodle after
   that time, unless told to ignore it.
 
-Scores are the final ones (after any late penalty), from grades.csv's
-``score`` column, so that a row edited by hand is exported as edited. A
+Scores are the final ones (after any late penalty), from each student's
+record: grades.csv's ``score`` column, so that a row edited by hand is
+exported as edited. A
 student who was not graded is left out of both files, so that the platform
 keeps whatever grade it has, for you to decide; the report counts them.
 """
@@ -24,7 +25,7 @@ import csv
 from datetime import datetime
 from pathlib import Path
 
-from course_grading.results import is_graded
+from course_grading.results import StudentRecord, points_text, spreadsheet_text
 
 CANVAS_FILE = "canvas-grades.csv"
 MOODLE_FILE = "moodle-grades.csv"
@@ -32,39 +33,32 @@ CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Secti
 MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)"]
 
 
-def _exported(record: dict[str, str], platform: str) -> bool:
-    return record["platform"] == platform and is_graded(record)
+def _exported(record: StudentRecord, platform: str) -> bool:
+    return record.platform == platform and record.graded
 
 
-def canvas_rows(records: list[dict[str, str]], column: str, max_score: float) -> list[list[str]]:
+def canvas_rows(records: list[StudentRecord], column: str, max_score: float) -> list[list[str]]:
     """The rows of Canvas's import file: header, Points Possible, then one row per Canvas student."""
     rows = [[*CANVAS_STUDENT_COLUMNS, column], ["Points Possible", "", "", "", "", f"{max_score:g}"]]
     for record in records:
         if _exported(record, "canvas"):
-            rows.append([record["name"], record["user_id"], "", "", "", record["score"]])
+            rows.append([spreadsheet_text(record.name), spreadsheet_text(record.user_id), "", "", "",
+                         points_text(record.score)])
     return rows
 
 
-def moodle_rows(records: list[dict[str, str]], max_score: float, now: datetime) -> list[list[str]]:
+def moodle_rows(records: list[StudentRecord], max_score: float, now: datetime) -> list[list[str]]:
     """The rows of Moodle's grading worksheet: header, then one row per Moodle participant."""
     modified = now.astimezone().isoformat(timespec="seconds")
     rows = [list(MOODLE_COLUMNS)]
     for record in records:
         if _exported(record, "moodle"):
-            rows.append([f"Participant {record['user_id']}", record["name"], _two_decimals(record["score"]),
-                         f"{max_score:.2f}", modified])
+            rows.append([f"Participant {spreadsheet_text(record.user_id)}", spreadsheet_text(record.name),
+                         f"{record.score:.2f}", f"{max_score:.2f}", modified])
     return rows
 
 
-def _two_decimals(grade: str) -> str:
-    """A grade as Moodle writes it (9.00); a value edited by hand into something else is passed on as it is."""
-    try:
-        return f"{float(grade):.2f}" if grade else ""
-    except ValueError:
-        return grade
-
-
-def write_exports(records: list[dict[str, str]], folder: Path, assignment_column: str, max_score: float,
+def write_exports(records: list[StudentRecord], folder: Path, assignment_column: str, max_score: float,
                   now: datetime | None = None) -> list[str]:
     """Write the platform files that have students; returns the report's lines about them."""
     lines = []
@@ -77,10 +71,10 @@ def write_exports(records: list[dict[str, str]], folder: Path, assignment_column
         with open(path, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(rows)
         lines.append(f"{name}: {students} student(s), to import into {'Canvas' if name == CANVAS_FILE else 'Moodle'}")
-    not_graded = sum(1 for r in records if r["platform"] in ("canvas", "moodle") and not is_graded(r))
+    not_graded = sum(1 for r in records if r.platform in ("canvas", "moodle") and not r.graded)
     if not_graded:
         lines.append(f"{not_graded} student(s) not graded are left out of the platform files, for you to decide")
-    others = sum(1 for r in records if r["platform"] not in ("canvas", "moodle"))
+    others = sum(1 for r in records if r.platform not in ("canvas", "moodle"))
     if others:
         lines.append(f"{others} student(s) from plain folders or files are in grades.csv only (no platform id)")
     return lines

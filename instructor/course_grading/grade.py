@@ -49,7 +49,7 @@ from course_grading.feedback import feedback_html
 from course_grading.gradebook import CourseEntry, course_id, write_to_course
 from course_grading.lateness import LatePolicy, gradebook_due, parse_due
 from course_grading.preprocessors import screen_answers
-from course_grading.results import COLUMNS, Graded, ResultsFolder, Status, is_graded, spreadsheet_text
+from course_grading.results import ResultsFolder, ReviewItem, Status, StudentRecord, points_text
 from course_grading.scan import scan_notebook
 from course_grading.stats import cell_stats, failures, save_histogram, stats_lines
 from course_grading.submissions import CANVAS, MOODLE, Submission, collect, slug, student_id  # noqa: F401
@@ -60,20 +60,10 @@ STUDENT_TIMEOUT_S = 1200  # the most one student's notebook may take; a batch ge
 HISTOGRAM = "totals.png"
 
 
-@dataclass(frozen=True)
-class ReviewItem:
-    """Part of an answer the allowlist did not let run: which answer, what happened to it, and why."""
-
-    grade_id: str
-    verdict: str  # "not run" (the whole answer) or "left out" (one top-level statement)
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.grade_id}: {self.verdict}: {self.reason}"
-
-
 @dataclass
 class Result:
+    """The grader's outcome of one student's notebook; :func:`student_record` adds who, when and the penalty."""
+
     student: str
     status: Status = Status.GRADED
     cause: str = ""  # why the notebook was not graded
@@ -92,11 +82,6 @@ class Result:
     def fail(self, cause: str) -> None:
         """The notebook could not be graded, for ``cause``: it scores 0."""
         self.status, self.cause = Status.NOT_GRADED, cause
-
-    @property
-    def status_text(self) -> str:
-        """grades.csv's status column: "graded", or "not graded: <cause>"."""
-        return self.status.value if self.status is Status.GRADED else f"{self.status.value}: {self.cause}"
 
 
 class Grader:
@@ -285,34 +270,23 @@ def _printable(line: str) -> str:
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in line)
 
 
-def _points(value: float) -> str:
-    """A score as grades.csv writes it: 9, 7.2, 0.45."""
-    return f"{round(value, 4):g}"
-
-
-def graded_row(sub: Submission, result: Result, points: dict[str, float], policy: LatePolicy) -> Graded:
-    """A student's row of grades.csv (raw score, late penalty, final score) and details for the report."""
+def student_record(sub: Submission, result: Result, points: dict[str, float], policy: LatePolicy) -> StudentRecord:
+    """A student's record: who and when (from the download), the grader's result, the late penalty."""
     total = sum(points.values())
     days, notes = policy.days_late(sub.submitted, sub.late_marker, sub.platform)
     raw = result.score
     penalty = policy.penalty(raw, total, days)
-    flags = result.flags + notes
-    reviewed = sorted({item.grade_id for item in result.review})
-    row = [sub.student, spreadsheet_text(sub.name), sub.platform, spreadsheet_text(sub.user_id),
-           sub.submitted.isoformat(timespec="seconds") if sub.submitted else "", sub.late_marker,
-           policy.due.isoformat(timespec="minutes") if policy.due else "", "" if days is None else str(days),
-           _points(raw), _points(penalty), _points(max(raw - penalty, 0.0)), _points(total), result.status_text,
-           str(len(flags)), " ".join(reviewed), *(_points(result.cells.get(c, 0.0)) for c in points)]
-    details = {"file": sub.path.name, "flags": flags, "review": [str(item) for item in result.review],
-               "failures": result.failures}
-    return Graded(row, details, result.feedback)
+    return StudentRecord(
+        sub.student, sub.name, sub.platform, sub.user_id, sub.submitted, sub.late_marker, policy.due, days,
+        raw_score=raw, penalty=penalty, score=max(raw - penalty, 0.0), max_score=total, status=result.status,
+        cause=result.cause, cells={c: result.cells.get(c, 0.0) for c in points}, file=sub.path.name,
+        flags=result.flags + notes, review=list(result.review), failures=dict(result.failures))
 
 
-def course_entry(sub: Submission, result: Result, graded: Graded) -> CourseEntry:
+def course_entry(record: StudentRecord, result: Result) -> CourseEntry:
     """What nbgrader's gradebook gets of one student (see :mod:`course_grading.gradebook`)."""
-    penalty = float(graded.row[COLUMNS.index("penalty")])
-    cells = result.cells if result.status is Status.GRADED else None
-    return CourseEntry(sub.student, sub.name, sub.user_id, sub.submitted, cells, penalty, result.handed_in,
+    return CourseEntry(record.student, record.name, record.user_id, record.submitted,
+                       dict(record.cells) if record.graded else None, record.penalty, result.handed_in,
                        result.autograded)
 
 
@@ -330,41 +304,38 @@ class Run:
 
 def report_lines(folder: ResultsFolder, points: dict[str, float], assignment: str, run: Run) -> list[str]:
     """The report: one line per student of the merged results (with their flags), then the totals."""
-    records = folder.records()
+    records = folder.sorted_records()
     total = sum(points.values())
     policy = folder.policy or run.policy  # the class's; a regrade of some students may have had another due date
-    due = policy.due.isoformat(timespec="minutes") if policy.due else ""
     lines = [f"{assignment}: {len(records)} student(s), {total:g} points each"]
     if policy.due:
         lines.append(f"due {policy.due:%Y-%m-%d %H:%M}; late penalty {policy.percent_per_day:g}% of {total:g} "
                      f"points per day late, at most {policy.max_percent:g}%")
     lines.append("")
-    width = max([len(r["student"]) for r in records] + [7])
+    width = max([len(r.student) for r in records] + [7])
     for r in records:
-        details = folder.details.get(r["student"], {})
-        flags, review = details.get("flags", []), details.get("review", [])
         late = ""
-        if r["days_late"] not in ("", "0"):
-            late = f"  [{r['days_late']} day(s) late: {r['raw_score']} - {r['penalty']}]"
-        elif r["late_marker"]:
-            late = f"  [marked {r['late_marker']}]"
-        if r["due"] != due:
-            late += f"  [due {r['due'] or 'none'}]"
-        lines.append(f"{r['student']:<{width}}  {r['score']:>5} / {r['max_score']}  {r['status']}"
-                     f"  ({r['name']}, {r['platform']} {r['user_id']})" + late
-                     + (f"  [{r['flags']} flag(s)]" if r["flags"] not in ("", "0") else "")
-                     + (f"  [needs review: {len(review)}]" if review else ""))
-        lines += [f"{'':<{width}}    - needs review: {item}" for item in review]
-        lines += [f"{'':<{width}}    - {flag}" for flag in flags]
-    flagged = sum(1 for r in records if r["flags"] not in ("", "0"))
-    review = sum(1 for r in records if r["needs_review"])
-    not_graded = sum(1 for r in records if not is_graded(r))
-    this_run = [folder.record(s) for s in run.students]
+        if r.days_late:
+            late = f"  [{r.days_late} day(s) late: {points_text(r.raw_score)} - {points_text(r.penalty)}]"
+        elif r.late_marker:
+            late = f"  [marked {r.late_marker}]"
+        if r.due != policy.due:
+            late += f"  [due {r.due.isoformat(timespec='minutes') if r.due else 'none'}]"
+        lines.append(f"{r.student:<{width}}  {points_text(r.score):>5} / {points_text(r.max_score)}  {r.status_text}"
+                     f"  ({r.name}, {r.platform} {r.user_id})" + late
+                     + (f"  [{len(r.flags)} flag(s)]" if r.flags else "")
+                     + (f"  [needs review: {len(r.review)}]" if r.review else ""))
+        lines += [f"{'':<{width}}    - needs review: {item}" for item in r.review]
+        lines += [f"{'':<{width}}    - {flag}" for flag in r.flags]
+    flagged = sum(1 for r in records if r.flags)
+    review = sum(1 for r in records if r.review)
+    not_graded = sum(1 for r in records if not r.graded)
+    this_run = [folder.records[s] for s in run.students]
     kept = len(records) - len(this_run)
     out = folder.path
     lines += ["", f"grades: {out / 'grades.csv'}; feedback: {out / 'feedback'}; nbgrader logs: {out / 'logs'}",
               f"this run: {len(this_run)} of {run.found} student(s) in the download graded "
-              f"({sum(1 for r in this_run if not is_graded(r))} not graded); "
+              f"({sum(1 for r in this_run if not r.graded)} not graded); "
               f"{kept} other student(s) kept as they were",
               f"graded {len(records) - not_graded}, not graded {not_graded}, flagged for review {flagged}, "
               f"answers not run (needs review) {review}",
@@ -381,11 +352,11 @@ def report_lines(folder: ResultsFolder, points: dict[str, float], assignment: st
 def write_outputs(folder: ResultsFolder, points: dict[str, float], assignment: str, run: Run,
                   canvas_column: str) -> str:
     """Write report.txt, the platforms' files and totals.png from the merged results; returns the summary."""
-    records = folder.records()
+    records = folder.sorted_records()
     total = sum(points.values())
     lines = report_lines(folder, points, assignment, run)
     lines += ["", *write_exports(records, folder.path, canvas_column, total)]
-    lines += ["", *stats_lines(cell_stats(records, folder.details, points))]
+    lines += ["", *stats_lines(cell_stats(records, points))]
     drawn = save_histogram(records, total, folder.path / HISTOGRAM, assignment)
     lines.append(f"histogram of the {drawn} graded totals: {folder.path / HISTOGRAM}")
     summary = "\n".join(_printable(line) for line in lines)
@@ -497,15 +468,16 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             done = pool.map(grader.grade, [b for b in batches if b], [f"batch{i}" for i, b in enumerate(batches) if b])
         by_student = {r.student: r for batch in done for r in batch}
-        graded = [graded_row(sub, by_student[sub.student], grader.points, policy) for sub in submissions]
+        records = [student_record(sub, by_student[sub.student], grader.points, policy) for sub in submissions]
         # Every nbgrader run, and so every sandbox, has ended: only now is anything written to --out.
-        folder.save(graded, scratch / "logs", None if args.student else policy)
-        run = Run([g.student for g in graded], found, grader.confinement, policy,
+        folder.save(records, {r.student: by_student[r.student].feedback for r in records}, scratch / "logs",
+                    None if args.student else policy)
+        run = Run([r.student for r in records], found, grader.confinement, policy,
                   args.course if args.gradebook else None)
         if args.gradebook:
             try:
                 write_to_course(args.course, args.assignment,
-                                [course_entry(sub, by_student[sub.student], g) for sub, g in zip(submissions, graded)])
+                                [course_entry(r, by_student[r.student]) for r in records])
             except Exception as error:  # the results folder is complete: say so, and what failed
                 run.gradebook_error = f"{type(error).__name__}: {str(error)[:300]}"
         print(write_outputs(folder, grader.points, args.assignment, run, args.canvas_column or args.assignment))

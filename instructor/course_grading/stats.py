@@ -3,8 +3,8 @@
 The failure message of a test cell is the last line of its error in the
 autograded notebook (a check's ``Hint: ...``, or ``NotImplementedError: ...``
 for a stub left in), kept per student in details.json; :func:`cell_stats`
-counts them over the graded students of grades.csv, and
-:func:`save_histogram` draws the totals.
+counts them over the graded students' records, and :func:`save_histogram`
+draws the totals.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import nbformat
 
 from course_grading.cells import grade_id as cell_grade_id
-from course_grading.results import is_graded
+from course_grading.results import StudentRecord
 
 TOP_FAILURES = 3
 MESSAGE_CHARS = 160
@@ -63,29 +62,20 @@ class CellStats:
         return self.full / self.students if self.students else 0.0
 
 
-def cell_stats(records: list[dict[str, str]], details: dict[str, dict[str, Any]],
-               points: dict[str, float]) -> list[CellStats]:
-    """Per test cell, over the rows with status "graded": the share that got its points, and why the others did not."""
+def cell_stats(records: list[StudentRecord], points: dict[str, float]) -> list[CellStats]:
+    """Per test cell, over the graded students: the share that got its points, and why the others did not."""
     stats = {cell: CellStats(cell, top) for cell, top in points.items()}
     for record in records:
-        if not is_graded(record):
+        if not record.graded:
             continue
-        messages = details.get(record["student"], {}).get("failures", {})
         for cell, top in points.items():
             entry = stats[cell]
             entry.students += 1
-            if _number(record.get(cell)) >= top:
+            if record.cells.get(cell, 0.0) >= top:
                 entry.full += 1
             else:
-                entry.messages[messages.get(cell, "(no message kept)")] += 1
+                entry.messages[record.failures.get(cell, "(no message kept)")] += 1
     return list(stats.values())
-
-
-def _number(text: str | None) -> float:
-    try:
-        return float(text or 0)
-    except ValueError:
-        return 0.0
 
 
 def stats_lines(stats: list[CellStats]) -> list[str]:
@@ -101,12 +91,12 @@ def stats_lines(stats: list[CellStats]) -> list[str]:
     return lines
 
 
-def save_histogram(records: list[dict[str, str]], max_score: float, path: Path, title: str) -> int:
-    """Draw the totals (column ``score``) of the graded students to a PNG; returns how many were drawn."""
+def save_histogram(records: list[StudentRecord], max_score: float, path: Path, title: str) -> int:
+    """Draw the totals (after any late penalty) of the graded students to a PNG; returns how many were drawn."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    totals = [_number(r.get("score")) for r in records if is_graded(r)]
+    totals = [r.score for r in records if r.graded]
     figure = Figure(figsize=(6, 3.5), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
