@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import re
 import sys
@@ -489,7 +490,28 @@ def _export(course) -> dict[str, tuple[float, float, float]]:
 
 
 @pytest.mark.integration
-def test_scores_written_to_the_course_gradebook_are_what_nbgrader_export_lists(tmp_path, nbgrader_path):
+def _formgrader_students(course, monkeypatch) -> dict[str, tuple[str, float]]:
+    """{student: (name, total)} as formgrader's Manage Students shows them, with the instructor's extensions."""
+    from nbgrader.api import Gradebook
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from course_grading import formgrader
+    from course_utils.layout import REPO
+
+    enabled = REPO / "jupyter_config" / "instructor" / "jupyter_server_config.d" / "course.json"
+    config = json.loads(enabled.read_text())
+    assert config["ServerApp"]["jpserver_extensions"].get("course_grading.formgrader") is True
+    monkeypatch.setattr(Gradebook, "student_dicts", Gradebook.student_dicts)  # restored after the test
+    formgrader._load_jupyter_server_extension(type("App", (), {"log": logging.getLogger("test")})())
+    api = NbGraderAPI(CourseDirectory(root=str(course.root)))
+    # manage_students.js: last_name + ", " + first_name, each null shown as "None"
+    return {s["id"]: (f"{s['last_name'] or 'None'}, {'None' if s['first_name'] is None else s['first_name']}",
+                      round(s["score"], 6)) for s in api.get_students()}
+
+
+@pytest.mark.integration
+def test_scores_written_to_the_course_gradebook_are_what_nbgrader_export_lists(tmp_path, nbgrader_path, monkeypatch):
     from nbgrader.api import Gradebook
 
     from course_grading.course import Course
@@ -512,6 +534,9 @@ def test_scores_written_to_the_course_gradebook_are_what_nbgrader_export_lists(t
     total = sum(points.values())
     assert _export(course) == {"ana-maria-perez": (total, 1.8, total - 1.8),
                                "smithjohn-67890": (points[first], 0, points[first]), "broken": (0, 0, 0)}
+    assert _formgrader_students(course, monkeypatch) == {
+        "ana-maria-perez": ("Ana María Pérez, ", total - 1.8), "smithjohn-67890": ("smithjohn, ", points[first]),
+        "broken": ("broken, ", 0)}, "Manage Students shows export's totals and grades.csv's names"
     assert (course.root / "autograded" / "ana-maria-perez" / assignment / f"{assignment}.ipynb").is_file()
     assert (course.root / "submitted" / "ana-maria-perez" / assignment / "timestamp.txt").is_file()
     with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}", course_id(course.root, assignment)) as gb:

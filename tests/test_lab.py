@@ -160,6 +160,8 @@ def test_make_instructor_serves_formgrader_and_the_solutions(tmp_path):
         for plugin in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"):
             assert plugin not in disabled, f"make instructor must show {plugin}"
         assert "formgrader" in _loaded_server_extensions(log_path), "make instructor loads formgrader"
+        assert "course_grading.formgrader: student totals on Manage Students include late penalties" in \
+            log_path.read_text(), "make instructor's formgrader shows totals after late penalties"
 
         # /formgrader redirects to Manage Assignments; its links start at the course root, which is the
         # server's root (formgrader serves an error page instead when the course is outside it).

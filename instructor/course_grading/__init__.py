@@ -16,6 +16,8 @@
 - :mod:`course_grading.forkserver`: Warm grading kernels: import torch once per batch, fork a confined kernel
   per submission.
 - :mod:`course_grading.grade`: Grade a class's submissions for one assignment in one command.
+- :mod:`course_grading.formgrader`: formgrader's student totals with the late penalty taken off, as ``nbgrader
+  export`` and grades.csv give them.
 - :mod:`course_grading.gradebook`: make grade's results in the course's own nbgrader gradebook, as after
   ``nbgrader autograde``.
 - :mod:`course_grading.kernel`: The grading kernel: an IPython kernel that confines and limits itself before

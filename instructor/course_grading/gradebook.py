@@ -67,7 +67,9 @@ def write_to_course(course: Path, assignment: str, entries: list[CourseEntry]) -
     with warnings.catch_warnings(), Gradebook(database, course_id(course, assignment)) as gb:
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's add_submission trips SQLAlchemy's autoflush notes
         for entry in entries:
-            gb.update_or_create_student(entry.student, last_name=entry.name, lms_user_id=entry.user_id)
+            # The whole name as the last name (a platform's name cannot be split reliably), no first name: formgrader
+            # and nbgrader export show it as grades.csv does (formgrader shows a missing first name as "None").
+            gb.update_or_create_student(entry.student, last_name=entry.name, first_name="", lms_user_id=entry.user_id)
             if entry.cells is None:
                 try:
                     gb.find_submission(assignment, entry.student)
