@@ -63,10 +63,12 @@ release: install
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force || exit 1; done
 
 # Grade a class: make grade ASSIGNMENT=01_sigmoid_bce SUBMISSIONS=path/to/download.zip
-# Results in grading/<assignment>/: grades.csv, feedback/, report.txt.
+# Results in grading/<assignment>/: grades.csv, feedback/, report.txt. After editing grades.csv by hand:
+# make grade ASSIGNMENT=01_sigmoid_bce GRADE_ARGS=--rebuild (the report and platform files again, nothing graded).
 grade: install
-	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || \
-		{ echo "usage: make grade ASSIGNMENT=<id> SUBMISSIONS=<folder or .zip> [GRADE_ARGS=...]"; exit 2; }
+	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)$(findstring --rebuild,$(GRADE_ARGS))" || \
+		{ echo "usage: make grade ASSIGNMENT=<id> SUBMISSIONS=<folder or .zip> [GRADE_ARGS=...]"; \
+		  echo "   or: make grade ASSIGNMENT=<id> GRADE_ARGS=--rebuild  (the report again, after editing grades.csv)"; exit 2; }
 	$(PYTHON) -m course_utils grade $(ASSIGNMENT) $(SUBMISSIONS) $(GRADE_ARGS)
 
 # Synthetic Fashion-MNIST stand-in for machines without network (the tests use it

@@ -29,11 +29,13 @@ ON_TIME = (2026, 12, 1, 12, 0, 0)
 TWO_DAYS_LATE = (2026, 12, 3, 9, 30, 0)
 
 
-def _nb(scores: dict[str, float]) -> str:
-    """A notebook the stand-in grader gives ``scores``."""
+def _nb(scores: dict[str, float], not_run: str = "") -> str:
+    """A notebook the stand-in grader gives ``scores`` (and the answer ``not_run`` the allowlist refused)."""
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_code_cell("x = 1"))
     nb.metadata["fake_scores"] = scores
+    if not_run:
+        nb.metadata["fake_not_run"] = not_run
     return nbformat.writes(nb)
 
 
@@ -53,7 +55,10 @@ class FakeGrader:
         for sub in batch:
             result = grade.Result(sub.student, flags=list(sub.notes))
             try:
-                scores = nbformat.read(sub.path, as_version=4).metadata["fake_scores"]
+                metadata = nbformat.read(sub.path, as_version=4).metadata
+                scores = metadata["fake_scores"]
+                if "fake_not_run" in metadata:
+                    result.review.append(results.ReviewItem(metadata["fake_not_run"], "not run", "a call to open"))
                 result.cells = {cell: float(scores[cell]) for cell in POINTS}
                 result.failures = {c: f"AssertionError: Hint: fix {c}" for c in POINTS if scores[c] < POINTS[c]}
                 result.feedback = f"<p>{sub.student}: {sum(result.cells.values()):g}</p>"
@@ -70,6 +75,7 @@ class FakeGrader:
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
     monkeypatch.setattr(grade, "Grader", FakeGrader)
+    monkeypatch.setattr(grade, "assignment_points", lambda assignment: dict(POINTS))
     monkeypatch.setattr(confine, "status", lambda: (True, "test"))
     monkeypatch.setattr(grade, "REPO", tmp_path / "course")  # no instructor's gradebook, no due date from it
 
@@ -253,6 +259,12 @@ def test_a_grades_csv_it_cannot_merge_with_is_refused_and_left_alone(fake, tmp_p
     with pytest.raises(SystemExit):
         grade.main(["01_sigmoid_bce", str(_canvas(tmp_path)), "--out", str(out)])
     assert "cannot merge with (columns missing: name, platform" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        grade.main(["01_sigmoid_bce", "--rebuild", "--out", str(out)])
+    assert "cannot merge with (columns missing: name, platform" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        grade.main(["01_sigmoid_bce", "--out", str(out)])
+    assert "SUBMISSIONS is missing" in capsys.readouterr().err
     assert (out / "grades.csv").read_text() == "student,score,max_score\nkim,3,3\n"
 
 
@@ -261,6 +273,7 @@ def test_a_grades_csv_it_cannot_merge_with_is_refused_and_left_alone(fake, tmp_p
     (["--late-penalty", "10"], "--late-penalty needs a due date"),
     (["--course", "."], "--course names the nbgrader course for --gradebook: add --gradebook"),
     (["--gradebook", "--course", "{tmp}"], "has no assignment '01_sigmoid_bce': release it first"),
+    (["--rebuild"], "--rebuild grades nothing: leave out SUBMISSIONS, --student and --gradebook"),
 ])
 def test_wrong_options_are_refused_before_anything_is_written(fake, tmp_path, capsys, options, message):
     out = tmp_path / "out"
@@ -366,6 +379,41 @@ def test_exports_leave_out_students_without_a_platform_id():
     assert exports.moodle_rows(records, 3, datetime(2026, 1, 1)) == [exports.MOODLE_COLUMNS]
 
 
+def test_a_mark_with_answers_not_run_is_provisional_everywhere_until_reviewed(fake, tmp_path):
+    out = tmp_path / "out"
+    held = _nb({"t1": 1, "t2": 0}, not_run="nb01_bce")
+    _run(_canvas(tmp_path, leebo_33333_10010=held), out)
+    _run(_moodle(tmp_path), out)
+    row = _rows(out)["leebo"]
+    assert row["status"] == "provisional: answers not run (nb01_bce): review them and set this to graded"
+    assert (row["score"], row["needs_review"]) == ("1", "nb01_bce")
+    with open(out / exports.CANVAS_FILE, newline="", encoding="utf-8") as f:
+        assert "33333" not in [r[1] for r in csv.reader(f)], "a provisional mark is not in the file to import"
+    with open(out / "canvas-grades-provisional.csv", newline="", encoding="utf-8") as f:
+        assert list(csv.reader(f))[2:] == [["leebo", "33333", "", "", "", "1"]]
+    assert not (out / "moodle-grades-provisional.csv").exists()
+    report = (out / "report.txt").read_text()
+    assert "canvas-grades-provisional.csv: 1 provisional mark(s) (answers not run): review those students" in report
+    assert "(of them provisional, answers not run: 1)" in report
+    assert "leebo  " in report and "provisional: answers not run (nb01_bce)" in report
+
+    text = (out / "grades.csv").read_text(encoding="utf-8")  # the instructor reviewed, and gives 2 points
+    line = next(line for line in text.splitlines() if line.startswith("leebo,"))
+    cells = line.split(",")
+    cells[10], cells[12] = "2", "graded"
+    (out / "grades.csv").write_text(text.replace(line, ",".join(cells)), encoding="utf-8")
+    edited = _rows(out)
+    assert grade.main(["01_sigmoid_bce", "--rebuild", "--out", str(out)]) == 0
+    assert _rows(out) == edited, "--rebuild grades nothing and keeps every edit"
+    with open(out / exports.CANVAS_FILE, newline="", encoding="utf-8") as f:
+        assert ["leebo", "33333", "", "", "", "2"] in list(csv.reader(f))
+    with open(out / "canvas-grades-provisional.csv", newline="", encoding="utf-8") as f:
+        assert len(list(csv.reader(f))) == 2, "no reviewed mark stays in the provisional file"
+    report = (out / "report.txt").read_text()
+    assert "rebuilt from grades.csv as it is" in report and "(of them provisional, answers not run: 0)" in report
+    assert len(list((out / "history").iterdir())) == 2, "the report --rebuild replaced is kept in history/"
+
+
 # --- statistics -------------------------------------------------------------------------------------
 
 
@@ -441,7 +489,7 @@ def test_a_results_folder_is_read_back_as_the_records_it_was_written_from(tmp_pa
     ("score", "EX", "student kim, column score: 'EX' is not a number"),
     ("t2", "2,5", "student kim, column t2: '2,5' is not a number"),
     ("days_late", "two", "column days_late: 'two' is not a whole number"),
-    ("status", "excused", "column status: 'excused' is neither 'graded' nor 'not graded: <cause>'"),
+    ("status", "excused", "column status: 'excused' is none of 'graded', 'provisional: <why>' and 'not graded"),
 ])
 def test_a_value_edited_into_what_its_column_cannot_hold_is_refused_by_name(tmp_path, column, value, message):
     folder = results.ResultsFolder(tmp_path, results.header(list(POINTS)))

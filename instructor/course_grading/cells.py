@@ -13,7 +13,7 @@ from typing import Any
 from nbformat import NotebookNode
 from nbgrader import utils
 
-__all__ = ["grade_id", "is_solution"]
+__all__ = ["grade_id", "is_solution", "points"]
 
 
 def _metadata(cell: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -33,3 +33,13 @@ def is_solution(cell: NotebookNode) -> bool:
     """An answer cell, as nbgrader decides it (False for metadata that is not a mapping)."""
     return _metadata(cell) is not None and bool(utils.is_solution(cell))
 
+
+
+def points(nb: NotebookNode) -> dict[str, float]:
+    """{grade_id: points} of the notebook's graded cells, in order (as nbgrader's gradebook records them)."""
+    found = {}
+    for cell in nb.cells:
+        meta = _metadata(cell)
+        if meta is not None and meta.get("grade") and grade_id(cell) is not None:
+            found[str(grade_id(cell))] = float(meta.get("points", 0))
+    return found

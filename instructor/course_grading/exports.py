@@ -14,9 +14,13 @@
 
 Scores are the final ones (after any late penalty), from each student's
 record: grades.csv's ``score`` column, so that a row edited by hand is
-exported as edited. A
-student who was not graded is left out of both files, so that the platform
-keeps whatever grade it has, for you to decide; the report counts them.
+exported as edited. A student who was not graded is left out of both files,
+so that the platform keeps whatever grade it has, for you to decide; the
+report counts them. A provisional mark (part of the answers not run, status
+``provisional`` in grades.csv) goes to ``canvas-grades-provisional.csv`` or
+``moodle-grades-provisional.csv`` instead, in the same format: import it once
+you have reviewed those students (or set their status to ``graded`` and run
+again).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from course_grading.results import StudentRecord, points_text, spreadsheet_text
 
 CANVAS_FILE = "canvas-grades.csv"
 MOODLE_FILE = "moodle-grades.csv"
+PROVISIONAL = "-provisional"  # canvas-grades-provisional.csv, moodle-grades-provisional.csv
 CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)"]
 
@@ -62,15 +67,22 @@ def write_exports(records: list[StudentRecord], folder: Path, assignment_column:
                   now: datetime | None = None) -> list[str]:
     """Write the platform files that have students; returns the report's lines about them."""
     lines = []
-    for name, rows in ((CANVAS_FILE, canvas_rows(records, assignment_column, max_score)),
-                       (MOODLE_FILE, moodle_rows(records, max_score, now or datetime.now()))):
-        path = folder / name
-        students = len(rows) - (2 if name == CANVAS_FILE else 1)
-        if not students:
-            continue
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows(rows)
-        lines.append(f"{name}: {students} student(s), to import into {'Canvas' if name == CANVAS_FILE else 'Moodle'}")
+    final = [r for r in records if not r.provisional]
+    provisional = [r for r in records if r.provisional]
+    for name, platform, header_rows, make in (
+            (CANVAS_FILE, "Canvas", 2, lambda chosen: canvas_rows(chosen, assignment_column, max_score)),
+            (MOODLE_FILE, "Moodle", 1, lambda chosen: moodle_rows(chosen, max_score, now or datetime.now()))):
+        rows = make(final)
+        if len(rows) > header_rows:
+            _write_csv(folder / name, rows)
+            lines.append(f"{name}: {len(rows) - header_rows} student(s), to import into {platform}")
+        held = folder / name.replace(".csv", f"{PROVISIONAL}.csv")
+        rows = make(provisional)
+        if len(rows) > header_rows or held.exists():  # rewritten when it exists, so that no reviewed mark stays
+            _write_csv(held, rows)
+        if len(rows) > header_rows:
+            lines.append(f"{held.name}: {len(rows) - header_rows} provisional mark(s) (answers not run): review "
+                         f"those students before you import it into {platform}")
     not_graded = sum(1 for r in records if r.platform in ("canvas", "moodle") and not r.graded)
     if not_graded:
         lines.append(f"{not_graded} student(s) not graded are left out of the platform files, for you to decide")
@@ -78,3 +90,8 @@ def write_exports(records: list[StudentRecord], folder: Path, assignment_column:
     if others:
         lines.append(f"{others} student(s) from plain folders or files are in grades.csv only (no platform id)")
     return lines
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)

@@ -3,6 +3,7 @@
     python -m course_grading.grade ASSIGNMENT SUBMISSIONS [--out DIR] [--jobs N] [--student ID ...]
         [--due 2026-12-01T23:59] [--late-penalty PERCENT_PER_DAY] [--late-penalty-max PERCENT]
         [--canvas-column TITLE] [--gradebook [--course DIR]]
+    python -m course_grading.grade ASSIGNMENT --rebuild [--out DIR]
 
 SUBMISSIONS is a folder or a .zip as a learning platform downloads it
 (Canvas, Moodle, or one folder or file per student: see
@@ -23,7 +24,9 @@ student), the platforms' import files (:mod:`course_grading.exports`),
 cell's statistics (:mod:`course_grading.stats`). ``--student`` regrades only
 the students named; a due date and a penalty apply :mod:`course_grading.lateness`;
 ``--gradebook`` also records the run in the course's nbgrader gradebook
-(:mod:`course_grading.gradebook`).
+(:mod:`course_grading.gradebook`). ``--rebuild`` grades nothing: it writes
+the report, the platform files and the histogram again from grades.csv as it
+is, after an edit by hand (a provisional mark reviewed, say).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import nbformat
 from course_grading import confine
 from course_grading.allowlist import gadget_attributes
 from course_grading.cells import grade_id as cell_grade_id
+from course_grading.cells import points as cell_points
 from course_grading.course import Course, font_cache
 from course_grading.exports import write_exports
 from course_grading.feedback import feedback_html
@@ -276,10 +280,14 @@ def student_record(sub: Submission, result: Result, points: dict[str, float], po
     days, notes = policy.days_late(sub.submitted, sub.late_marker, sub.platform)
     raw = result.score
     penalty = policy.penalty(raw, total, days)
+    status, cause = result.status, result.cause
+    if status is Status.GRADED and result.review:
+        answers = " ".join(sorted({item.grade_id for item in result.review}))
+        status, cause = Status.PROVISIONAL, f"answers not run ({answers}): review them and set this to graded"
     return StudentRecord(
         sub.student, sub.name, sub.platform, sub.user_id, sub.submitted, sub.late_marker, policy.due, days,
-        raw_score=raw, penalty=penalty, score=max(raw - penalty, 0.0), max_score=total, status=result.status,
-        cause=result.cause, cells={c: result.cells.get(c, 0.0) for c in points}, file=sub.path.name,
+        raw_score=raw, penalty=penalty, score=max(raw - penalty, 0.0), max_score=total, status=status,
+        cause=cause, cells={c: result.cells.get(c, 0.0) for c in points}, file=sub.path.name,
         flags=result.flags + notes, review=list(result.review), failures=dict(result.failures))
 
 
@@ -287,7 +295,7 @@ def course_entry(record: StudentRecord, result: Result) -> CourseEntry:
     """What nbgrader's gradebook gets of one student (see :mod:`course_grading.gradebook`)."""
     return CourseEntry(record.student, record.name, record.user_id, record.submitted,
                        dict(record.cells) if record.graded else None, record.penalty, result.handed_in,
-                       result.autograded)
+                       result.autograded, review=record.provisional)
 
 
 @dataclass
@@ -330,15 +338,17 @@ def report_lines(folder: ResultsFolder, points: dict[str, float], assignment: st
     flagged = sum(1 for r in records if r.flags)
     review = sum(1 for r in records if r.review)
     not_graded = sum(1 for r in records if not r.graded)
+    provisional = sum(1 for r in records if r.provisional)
     this_run = [folder.records[s] for s in run.students]
     kept = len(records) - len(this_run)
     out = folder.path
     lines += ["", f"grades: {out / 'grades.csv'}; feedback: {out / 'feedback'}; nbgrader logs: {out / 'logs'}",
               f"this run: {len(this_run)} of {run.found} student(s) in the download graded "
               f"({sum(1 for r in this_run if not r.graded)} not graded); "
-              f"{kept} other student(s) kept as they were",
-              f"graded {len(records) - not_graded}, not graded {not_graded}, flagged for review {flagged}, "
-              f"answers not run (needs review) {review}",
+              f"{kept} other student(s) kept as they were" if run.found else
+              "this run: rebuilt from grades.csv as it is (edits by hand included); nothing graded",
+              f"graded {len(records) - not_graded} (of them provisional, answers not run: {provisional}), "
+              f"not graded {not_graded}, flagged for review {flagged}, answers not run (needs review) {review}",
               f"confinement: {run.confinement}"]
     if run.gradebook is not None and run.gradebook_error:
         lines.append(f"nbgrader gradebook: NOT written to {run.gradebook / 'gradebook.db'}: {run.gradebook_error}; "
@@ -388,7 +398,10 @@ def chosen_students(submissions: list[Submission], wanted: list[str], source: Pa
 def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("assignment", help="assignment id, e.g. 01_sigmoid_bce")
-    parser.add_argument("submissions", type=Path, help="folder or .zip of submissions as downloaded")
+    parser.add_argument("submissions", type=Path, nargs="?", help="folder or .zip of submissions as downloaded")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="grade nothing: rebuild report.txt, the platform files and totals.png from the results "
+                             "folder's grades.csv as it is (after you edited it by hand)")
     parser.add_argument("--out", type=Path, help="results folder (default: grading/<assignment>); "
                         "an existing one is merged into, student by student")
     parser.add_argument("--student", action="append", default=[], metavar="ID",
@@ -413,6 +426,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
     parser.add_argument("--unconfined", action="store_true",
                         help="grade without OS confinement where bubblewrap is not available (trusted work only)")
     args = parser.parse_args(argv)
+    if args.rebuild and (args.submissions is not None or args.student or args.gradebook):
+        parser.error("--rebuild grades nothing: leave out SUBMISSIONS, --student and --gradebook")
+    if not args.rebuild and args.submissions is None:
+        parser.error("SUBMISSIONS is missing: give the folder or .zip of submissions as downloaded "
+                     "(or --rebuild, to rebuild the report from grades.csv)")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.cell_timeout is not None and args.cell_timeout < 1:
@@ -428,8 +446,35 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
     return parser, args
 
 
+def assignment_points(assignment: str) -> dict[str, float]:
+    """{grade_id: points} of the assignment's test cells, from its source notebook in solutions/."""
+    source = SOLUTIONS / assignment / f"{assignment}.ipynb"
+    if not source.is_file():
+        raise ValueError(f"unknown assignment {assignment!r}: no {source}")
+    return cell_points(nbformat.read(source, as_version=4))
+
+
+def rebuild(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``--rebuild``: the report, the platform files and the histogram again, from grades.csv as it is."""
+    out = (args.out or REPO / "grading" / args.assignment).resolve()
+    if not (out / "grades.csv").is_file():
+        parser.error(f"--rebuild: no grades.csv in {out}: grade the class first (or give --out)")
+    try:
+        points = assignment_points(args.assignment)
+        folder = ResultsFolder.open(out, list(points))
+    except ValueError as error:
+        parser.error(str(error))
+    policy = folder.policy or late_policy(args, None, args.course / "gradebook.db", args.assignment)
+    folder.save([], {}, None, None)  # grades.csv as it is; the old report to history/
+    print(write_outputs(folder, points, args.assignment, Run([], 0, "none: --rebuild graded nothing", policy),
+                        args.canvas_column or args.assignment))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser, args = parse_args(argv)
+    if args.rebuild:
+        return rebuild(parser, args)
     available, why = confine.status()
     if not available and not confine.can_limit_kernels():
         print(f"make grade: grading cannot run on this system: {why}, and even --unconfined needs the process "

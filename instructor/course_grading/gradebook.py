@@ -9,8 +9,9 @@ handed in to ``submitted/<student>/<assignment>/``, the graded notebook to
 and ``nbgrader generate_feedback`` then work on them as on nbgrader's own.
 
 As in nbgrader's autograde, a manual score given in formgrader is kept, and
-the cell is marked for review again. A student who could not be graded gets
-zero on every cell of an earlier submission, marked for review.
+the cell is marked for review again. A provisional mark (answers the grader
+did not run) has every cell marked for review. A student who could not be
+graded gets zero on every cell of an earlier submission, marked for review.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class CourseEntry:
     penalty: float = 0.0
     handed_in: Path | None = None
     autograded: Path | None = None
+    review: bool = False  # the marks are provisional: every cell is marked for manual grading
 
 
 def course_id(course: Path, assignment: str) -> str:
@@ -90,7 +92,7 @@ def write_to_course(course: Path, assignment: str, entries: list[CourseEntry]) -
                 stamp_file.parent.mkdir(parents=True, exist_ok=True)
                 stamp_file.write_text(entry.submitted.astimezone().isoformat())
             gb.update_or_create_submission(assignment, entry.student, **stamp)
-            _save_scores(gb, assignment, entry.student, entry.cells, entry.penalty, review=False)
+            _save_scores(gb, assignment, entry.student, entry.cells, entry.penalty, review=entry.review)
 
 
 def _save_scores(gb: Gradebook, assignment: str, student: str, scores: dict[str, float], penalty: float,

@@ -38,9 +38,17 @@ from course_grading.submissions import Key, slug
 
 
 class Status(str, Enum):
-    """Whether a student's notebook was graded to the end; grades.csv's status column starts with it."""
+    """Whether a student's notebook was graded to the end, and whether its marks are final; grades.csv's status
+    column starts with it.
+
+    A mark is provisional when the grader did not run part of the student's
+    answers (the allowlist refused it): it stands until an instructor has
+    looked, and then changes the status to ``graded`` by hand (and the mark, if
+    need be).
+    """
 
     GRADED = "graded"
+    PROVISIONAL = "provisional"
     NOT_GRADED = "not graded"
 
 
@@ -117,12 +125,17 @@ class StudentRecord:
 
     @property
     def graded(self) -> bool:
-        return self.status is Status.GRADED
+        """The notebook was graded to the end (its marks may still be provisional)."""
+        return self.status is not Status.NOT_GRADED
+
+    @property
+    def provisional(self) -> bool:
+        return self.status is Status.PROVISIONAL
 
     @property
     def status_text(self) -> str:
-        """grades.csv's status column: "graded", or "not graded: <cause>"."""
-        return self.status.value if self.graded else f"{self.status.value}: {self.cause}"
+        """grades.csv's status column: "graded", "provisional: <why>" or "not graded: <cause>"."""
+        return self.status.value if self.status is Status.GRADED else f"{self.status.value}: {self.cause}"
 
     @property
     def needs_review(self) -> list[str]:
@@ -161,9 +174,9 @@ class StudentRecord:
 
         status, _, cause = values["status"].partition(": ")
         if status not in (s.value for s in Status):
-            raise ValueError(f"grades.csv, student {student}, column status: {values['status']!r} is neither "
-                             "'graded' nor 'not graded: <cause>': correct it by hand, or restore grades.csv "
-                             "from history/")
+            raise ValueError(f"grades.csv, student {student}, column status: {values['status']!r} is none of "
+                             "'graded', 'provisional: <why>' and 'not graded: <cause>': correct it by hand, or "
+                             "restore grades.csv from history/")
         flags = details.get("flags", [])
         return cls(
             student, from_spreadsheet_text(values["name"]), values["platform"],
