@@ -3,7 +3,9 @@
 The data directory is found without relying on the working directory
 (nbgrader runs notebooks one folder deeper than JupyterLab does): the
 environment variable ``COURSE_DATA_DIR`` wins, otherwise it is the
-repository's ``data/`` folder.
+repository's ``data/`` folder. Without the real Fashion-MNIST there (and
+without ``COURSE_DATA_DIR``), the synthetic stand-in that ``make standin``
+writes is loaded instead, and announced.
 """
 
 from __future__ import annotations
@@ -48,6 +50,16 @@ def data_dir() -> Path:
     if layout.in_repository():
         return layout.DATA
     return _USER_DATA_DIR
+
+
+def standin_dir() -> Path:
+    """Where ``make standin`` writes the synthetic Fashion-MNIST stand-in (:mod:`course_utils.standin`).
+
+    The repository's ``.cache/fashion-mnist-standin/`` (never ``data/``, where it
+    would shadow a real download); ``~/.cache/course-utils/fashion-mnist-standin``
+    for a package installed outside a copy of the repository.
+    """
+    return layout.STANDIN if layout.in_repository() else _USER_DATA_DIR / "fashion-mnist-standin"
 
 
 def load_exam_scores() -> tuple[torch.Tensor, torch.Tensor]:
@@ -224,11 +236,14 @@ def load_fashion_mnist(root: str | Path | None = None, *, flatten: bool = True,
     :func:`data_dir` unless given. With ``download=True`` the four ``.gz``
     files are downloaded on first use into ``<root>/FashionMNIST/raw/`` and
     checked against their published MD5 sums; files already there are used without network (and extracted if
-    needed). Without the files and without network, raises one
-    ``FileNotFoundError`` saying which files to put where. Nothing else is
-    ever substituted silently: a synthetic stand-in made by
-    :func:`course_utils.standin.write_fashion_mnist_standin` is loaded only from a folder it was
-    written to, and announced on stdout every time it is loaded.
+    needed).
+
+    Without the real data (no files and no network), and only when neither
+    ``root`` nor ``COURSE_DATA_DIR`` chose the folder, it loads the synthetic
+    stand-in that ``make standin`` wrote (:func:`standin_dir`), if it is there;
+    otherwise it raises one ``FileNotFoundError`` saying which files to put
+    where and how to get the stand-in. The stand-in is announced on stdout
+    every time it is loaded, and the real data, once there, always win.
 
     Args:
         root: the folder that holds (or will hold) ``FashionMNIST/raw/``;
@@ -249,7 +264,24 @@ def load_fashion_mnist(root: str | Path | None = None, *, flatten: bool = True,
     """
     check_bool("flatten", flatten)
     check_bool("download", download)
-    root = (check_path("root", root) or data_dir()).expanduser()
+    given = check_path("root", root)
+    chosen_by = "root" if given is not None else "COURSE_DATA_DIR" if os.environ.get("COURSE_DATA_DIR") else ""
+    folder = (given or data_dir()).expanduser()
+    loaded = _load_fashion_mnist(folder, flatten=flatten, download=download)
+    if isinstance(loaded, FashionMNISTData):
+        return loaded
+    raw = fashion_mnist_raw_dir(folder)
+    standin = standin_dir()
+    if not chosen_by and (fashion_mnist_raw_dir(standin) / STANDIN_MARKER).is_file():
+        instead = f" It is loaded because Fashion-MNIST is not in {raw} ({loaded}); the real files, once there, win."
+        fallback = _load_fashion_mnist(standin, flatten=flatten, download=False, instead=instead)
+        if isinstance(fallback, FashionMNISTData):
+            return fallback
+    raise FileNotFoundError(_fashion_mnist_missing_message(raw, loaded, chosen_by)) from None
+
+
+def _load_fashion_mnist(root: Path, *, flatten: bool, download: bool, instead: str = "") -> FashionMNISTData | str:
+    """The data in ``root``, or why they could not be loaded."""
     raw = fashion_mnist_raw_dir(root)
     synthetic = (raw / STANDIN_MARKER).is_file()
     from torchvision.datasets import FashionMNIST  # imported here: torchvision takes seconds to import
@@ -257,20 +289,17 @@ def load_fashion_mnist(root: str | Path | None = None, *, flatten: bool = True,
     try:
         problem = _extract_local_archives(raw, FashionMNIST.resources, verify=not synthetic)
         if problem:
-            reason = problem
-        else:
-            splits = [FashionMNIST(root=root, train=train, download=download) for train in (True, False)]
-            reason = ""
+            return problem
+        splits = [FashionMNIST(root=root, train=train, download=download) for train in (True, False)]
     except (RuntimeError, OSError) as err:  # torchvision's "Error downloading ...", URLError, HTTP errors
         lines = [line.strip() for line in str(err).splitlines() if line.strip()]
         reason = "the download failed" if download else "the files are not there and download=False"
         if download and lines:
             reason += f" ({lines[-1]})"
-    if reason:
-        raise FileNotFoundError(_fashion_mnist_missing_message(raw, reason)) from None
+        return reason
     if synthetic:
         print(f"NOTE: synthetic stand-in for Fashion-MNIST, loaded from {raw}: made-up images, NOT the real "
-              "data set; accuracies on it say nothing about Fashion-MNIST.", file=sys.stdout, flush=True)
+              f"data set; accuracies on it say nothing about Fashion-MNIST.{instead}", file=sys.stdout, flush=True)
     tensors = []
     for split in splits:
         images = split.data.to(torch.float32).div_(255.0)
@@ -279,18 +308,44 @@ def load_fashion_mnist(root: str | Path | None = None, *, flatten: bool = True,
     return FashionMNISTData(X_train, y_train, X_test, y_test, FASHION_MNIST_CLASSES, synthetic)
 
 
-def _fashion_mnist_missing_message(raw: Path, reason: str) -> str:
+def _standin_command() -> str:
+    """The command that writes the stand-in into :func:`standin_dir`, as the messages name it."""
+    if layout.in_repository():
+        return "`make standin` in the course's folder (without make: `python -m course_utils standin`)"
+    return "`python -m course_utils.standin`"
+
+
+def _fashion_mnist_missing_message(raw: Path, reason: str, chosen_by: str = "") -> str:
     files = "\n".join(f"    {name}" for name in FASHION_MNIST_FILES)
+    standin = standin_dir()
+    if not chosen_by:
+        offline = (
+            f"No network and no files? Run {_standin_command()}: it writes a synthetic stand-in of the same "
+            f"shape into {standin}/, which load_fashion_mnist() then loads by itself whenever the real data are "
+            "not there, with a NOTE saying so. Then run this cell again (no restart needed)."
+        )
+    elif chosen_by == "root":
+        offline = (
+            f"No network and no files? load_fashion_mnist(root=...) looks only in that folder. Call it without "
+            f"root to get the synthetic stand-in that {_standin_command()} writes into {standin}/."
+        )
+    else:
+        offline = (
+            f"No network and no files? COURSE_DATA_DIR is set, so only that folder is looked in, not the "
+            f"synthetic stand-in that {_standin_command()} writes into {standin}/. To get it, start JupyterLab "
+            "again without COURSE_DATA_DIR (or with it set to that folder): a kernel takes its environment from "
+            "JupyterLab, so restarting only the kernel changes nothing."
+        )
     return (
         f"Fashion-MNIST is not available: {reason}.\n"
         f"Put these four files (from https://github.com/zalandoresearch/fashion-mnist, folder data/fashion)\n"
         f"{files}\n"
         f"into the folder\n    {raw}/\n"
-        "and call load_fashion_mnist() again; their MD5 sums are checked. "
-        "To keep the data elsewhere, set the environment variable COURSE_DATA_DIR.\n"
-        "No network and no files? `make standin` (without make: `python -m course_utils standin`) writes a "
-        "synthetic stand-in of the same shape and prints the COURSE_DATA_DIR to set (then restart the kernel): "
-        "the notebook runs, though its images are not real clothes and its accuracies mean nothing."
+        "and call load_fashion_mnist() again; their MD5 sums are checked. To keep the data elsewhere, start "
+        "JupyterLab with the environment variable COURSE_DATA_DIR set to that folder.\n"
+        f"{offline}\n"
+        "With the stand-in the notebook runs, though its images are not real clothes and its accuracies mean "
+        "nothing."
     )
 
 

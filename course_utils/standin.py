@@ -6,9 +6,11 @@ the benchmark use it. Run it as a command::
     python -m course_utils.standin [FOLDER]
 
 which writes the stand-in into FOLDER (default: the repository's
-``.cache/fashion-mnist-standin/``) and prints the ``COURSE_DATA_DIR=...``
-that selects it. torchvision keeps its fake data apart from its loaders in
-the same way.
+``.cache/fashion-mnist-standin/``, :func:`course_utils.data.standin_dir`) and
+prints the ``COURSE_DATA_DIR=...`` that selects it. The default folder needs no
+variable: ``load_fashion_mnist()`` loads the stand-in from there by itself
+whenever the real data are not available (and announces it). torchvision
+keeps its fake data apart from its loaders in the same way.
 """
 
 from __future__ import annotations
@@ -24,13 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from course_utils._validation import check_int
-from course_utils.data import FASHION_MNIST_FILES, STANDIN_MARKER, fashion_mnist_raw_dir
-from course_utils.layout import STANDIN
+from course_utils.data import FASHION_MNIST_FILES, STANDIN_MARKER, fashion_mnist_raw_dir, standin_dir
 
 __all__ = ["DEFAULT_FOLDER", "ensure_standin", "write_fashion_mnist_standin"]
 
 _STANDIN_VERSION = 1
-DEFAULT_FOLDER = STANDIN
+DEFAULT_FOLDER = standin_dir()  # where load_fashion_mnist() looks for it without being told
 
 
 def ensure_standin(folder: str | Path = DEFAULT_FOLDER) -> Path:
@@ -70,9 +71,10 @@ def write_fashion_mnist_standin(root: str | Path, *, seed: int = 0) -> Path:
     takes a few seconds. If the folder already holds the same stand-in,
     nothing is rewritten. Never writes over files that are not a stand-in.
 
-    Point ``COURSE_DATA_DIR`` at ``root`` to make the course load it. Never
-    write it into the course's ``data/`` folder, where it would shadow a real
-    download.
+    Written into :data:`DEFAULT_FOLDER`, it is loaded by itself whenever the
+    real data are not available; anywhere else, point ``COURSE_DATA_DIR`` at
+    ``root`` to make the course load it. Never write it into the course's
+    ``data/`` folder, where it would shadow a real download.
 
     Returns:
         The raw folder, ``<root>/FashionMNIST/raw``.
@@ -190,8 +192,21 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, TypeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"COURSE_DATA_DIR={folder}")
+    print(_report(folder))
     return 0
+
+
+def _report(folder: Path) -> str:
+    """What ``make standin`` prints: where the stand-in is, when it is used, and (last) the variable that
+    selects it whatever the real data."""
+    if folder.resolve() == Path(DEFAULT_FOLDER).resolve():
+        how = ("load_fashion_mnist() loads it by itself, with a NOTE saying so, whenever the real Fashion-MNIST is "
+               "not available and COURSE_DATA_DIR is not set: run the notebook's cell again (no restart needed).\n"
+               "To select it even where the real data are (scripts, make execute), set")
+    else:
+        how = (f'load_fashion_mnist() loads it from here only when told: load_fashion_mnist(root="{folder}"), or '
+               "with JupyterLab (or the script) started with")
+    return f"The synthetic Fashion-MNIST stand-in is in {folder}.\n{how}\nCOURSE_DATA_DIR={folder}"
 
 
 if __name__ == "__main__":

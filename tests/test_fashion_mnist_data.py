@@ -173,3 +173,143 @@ def test_root_argument_loads_from_that_folder_whatever_the_environment_says(stan
     loaded = data.load_fashion_mnist(root=standin, download=False)
     assert loaded.synthetic and loaded.X_train.shape == (60000, 784)
     assert str(data.fashion_mnist_raw_dir(standin)) in capsys.readouterr().out
+
+
+# --- without COURSE_DATA_DIR: the stand-in that `make standin` wrote, when the real data are not there ----------
+
+def _no_network(monkeypatch):
+    from torchvision.datasets import FashionMNIST
+
+    # An address that refuses connections at once: the same path as a machine without network.
+    monkeypatch.setattr(FashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
+
+
+@pytest.fixture()
+def fresh_course(tmp_path, monkeypatch, standin):
+    """The loader as in a copy of the course whose data/ is empty, with the stand-in written by `make standin`
+    at its default place, and no COURSE_DATA_DIR."""
+    from course_utils import layout
+
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.setattr(layout, "DATA", tmp_path / "data")
+    monkeypatch.setattr(layout, "STANDIN", standin)  # read only
+    _no_network(monkeypatch)
+    return tmp_path / "data"
+
+
+def test_without_the_real_data_the_standin_make_standin_wrote_is_loaded_and_announced(fresh_course, capsys):
+    assert data.standin_dir() == STANDIN
+    d = data.load_fashion_mnist()
+    assert d.synthetic and d.X_train.shape == (60000, 784)
+    out = capsys.readouterr().out
+    assert f"NOTE: synthetic stand-in for Fashion-MNIST, loaded from {data.fashion_mnist_raw_dir(STANDIN)}" in out
+    assert f"not in {data.fashion_mnist_raw_dir(fresh_course)} (the download failed" in out, "says why"
+    assert data.load_fashion_mnist(download=False).synthetic
+
+
+def test_the_real_data_win_over_the_standin(fresh_course, capsys):
+    raw = data.fashion_mnist_raw_dir(fresh_course)
+    raw.mkdir(parents=True)
+    for name in data.FASHION_MNIST_FILES:  # extracted files without the marker: "real" to the loader
+        shutil.copy(data.fashion_mnist_raw_dir(STANDIN) / name.removesuffix(".gz"), raw)
+    d = data.load_fashion_mnist()
+    assert not d.synthetic and d.X_train.shape == (60000, 784)
+    assert "NOTE" not in capsys.readouterr().out
+
+
+def test_a_folder_the_user_chose_is_the_only_one_looked_in(fresh_course, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "mine"))
+    with pytest.raises(FileNotFoundError) as excinfo:
+        data.load_fashion_mnist()
+    message = _assert_one_clear_error(excinfo, tmp_path / "mine" / "FashionMNIST" / "raw")
+    assert "COURSE_DATA_DIR is set" in message and "restarting only the kernel changes nothing" in message
+    monkeypatch.delenv("COURSE_DATA_DIR")
+    with pytest.raises(FileNotFoundError, match=r"looks only in that folder"):
+        data.load_fashion_mnist(root=tmp_path / "mine")
+    assert "NOTE" not in capsys.readouterr().out
+
+
+def test_without_the_standin_the_message_says_what_works(tmp_path, monkeypatch):
+    from course_utils import layout
+
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.setattr(layout, "DATA", tmp_path / "data")
+    monkeypatch.setattr(layout, "STANDIN", tmp_path / "no-standin")
+    _no_network(monkeypatch)
+    with pytest.raises(FileNotFoundError) as excinfo:
+        data.load_fashion_mnist()
+    message = _assert_one_clear_error(excinfo, tmp_path / "data" / "FashionMNIST" / "raw")
+    assert "restart" not in message.replace("no restart needed", ""), "no kernel restart: it would change nothing"
+    assert "run this cell again (no restart needed)" in message and str(tmp_path / "no-standin") in message
+
+
+# The notebook's loading cell, in a kernel of its own on a machine without network: run once, then (after the
+# student did what the message says) run again in the same kernel.
+KERNEL = """
+import sys
+from torchvision.datasets import FashionMNIST
+FashionMNIST.mirrors = ["http://127.0.0.1:9/"]  # no network
+from course_utils.data import load_fashion_mnist
+attempts = int(sys.argv[1])
+for attempt in range(attempts):
+    try:
+        d = load_fashion_mnist()
+        print("LOADED", d.synthetic, tuple(d.X_train.shape), flush=True)
+    except FileNotFoundError as error:
+        print("ERROR", str(error).replace(chr(10), " "), flush=True)
+    if attempt < attempts - 1:
+        sys.stdin.readline()  # the student follows the message
+"""
+
+
+@pytest.mark.slow
+def test_a_student_offline_follows_the_message_and_runs_the_cell_again(tmp_path):
+    """A copy of the course without data, stand-in or network: the message's command, then the same cell again."""
+    import json
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from course_utils.layout import REPO
+
+    course = (tmp_path / "course").resolve()
+    shutil.copytree(REPO / "course_utils", course / "course_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "Makefile"):
+        shutil.copy(REPO / name, course / name)
+    # The course's environment is this one, already set up (a conda-style prefix whose stamp says so).
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (env / "bin" / "python").chmod(0o755)
+    (env / ".course-installed.json").write_text(json.dumps({"test": False, "course": str(course)}))
+    environ = {k: v for k, v in os.environ.items() if k != "COURSE_DATA_DIR"}
+    environ.update(CONDA_PREFIX=str(env), CONDA_DEFAULT_ENV="course", PYTHONPATH=str(course))
+
+    kernel = subprocess.Popen([sys.executable, "-c", KERNEL, "2"], cwd=course, env=environ, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert kernel.stdout is not None
+    try:
+        first = next(line for line in kernel.stdout if line.startswith(("ERROR", "LOADED")))
+        assert first.startswith("ERROR Fashion-MNIST is not available: the download failed"), first
+        commands = re.findall(r"`([^`]+)`", first)
+        assert commands[:2] == ["make standin", "python -m course_utils standin"], first
+        assert "run this cell again (no restart needed)" in first
+        command = commands[0].split() if shutil.which("make") else [sys.executable, *commands[1].split()[1:]]
+        made = subprocess.run(command, cwd=course, env=environ, capture_output=True, text=True, timeout=600)
+        assert made.returncode == 0, made.stdout + made.stderr
+        standin = course / ".cache" / "fashion-mnist-standin"
+        assert made.stdout.splitlines()[-1] == f"COURSE_DATA_DIR={standin}", made.stdout
+        assert "loads it by itself" in made.stdout and "run the notebook's cell again (no restart needed)" in \
+            made.stdout and "restart the kernel" not in made.stdout
+        assert (data.fashion_mnist_raw_dir(standin) / data.STANDIN_MARKER).is_file()
+        rest, _ = kernel.communicate("\n", timeout=600)
+    finally:
+        kernel.kill()
+    assert "LOADED True (60000, 784)" in rest and f"NOTE: synthetic stand-in for Fashion-MNIST, loaded from " \
+        f"{data.fashion_mnist_raw_dir(standin)}" in rest, rest
+    # A kernel started afresh (a restart, or the next session) finds it too.
+    again = subprocess.run([sys.executable, "-c", KERNEL, "1"], cwd=course, env=environ,
+                           capture_output=True, text=True, timeout=600)
+    assert "LOADED True (60000, 784)" in again.stdout and "NOTE: synthetic" in again.stdout, again.stdout + again.stderr
+    assert not (course / "data" / "FashionMNIST" / "raw" / data.STANDIN_MARKER).exists(), "data/ holds no stand-in"

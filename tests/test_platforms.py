@@ -31,9 +31,15 @@ UNREACHABLE = ("dns error", "Failed to fetch", "client error (Connect)", "error 
 
 
 def _pyproject_requirements() -> list[Requirement]:
+    """The course's requirements and the instructor's grading tools' (instructor/pyproject.toml), the course
+    itself left out."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    return [Requirement(r) for r in project["dependencies"] + extras["course"] + extras["test"] + extras["hub"]]
+    instructor = REPO / "instructor" / "pyproject.toml"  # not in the students' copy
+    grading = tomllib.loads(instructor.read_text())["project"]["dependencies"] if instructor.is_file() else []
+    found = [Requirement(r) for r in project["dependencies"] + extras["course"] + extras["test"] + extras["hub"]]
+    return found + [req for r in grading if (req := Requirement(r)).name != project["name"]
+                    and req.name not in {f.name for f in found}]
 
 
 def _conda_requirements() -> dict[str, tuple[SpecifierSet, str]]:

@@ -9,6 +9,11 @@ source and executed) into a standalone HTML page with no script at all:
   only as escaped text and validated PNG images (no HTML or JavaScript from
   any output); a hidden test cell shows only its score and the last line of
   its error (``AssertionError: ...``); other cells show no output;
+- Markdown math, ``$...$`` and ``$$...$$``, is cut out before the Markdown is
+  rendered and shown as MathML (which browsers draw without script): the
+  formula is converted by latex2mathml and its tree rebuilt here from an
+  allowlist of MathML elements and attributes, with every text escaped; a
+  formula that does not convert is shown as escaped text in ``<code>``;
 - every graded cell shows its score;
 - an output line that holds a line of the hidden tests as written (found
   nowhere else in the notebook) is replaced by a note; a line the student's
@@ -19,11 +24,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
+import functools
 import html
 import re
+import secrets
 from typing import Any
+from xml.etree.ElementTree import Element
 
 import mistune
+from latex2mathml.converter import convert_to_element
 from nbformat.notebooknode import NotebookNode
 
 from course_grading.cells import grade_id as cell_grade_id
@@ -39,9 +49,210 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
 .cell { margin: 1rem 0; } .score { font-weight: bold; } .lost { color: #b00020; } .full { color: #1b5e20; }
 .out { background: #fff; border-left: 3px solid #ccc; } .err { border-left: 3px solid #b00020; color: #b00020; }
-img { max-width: 100%; }
+img { max-width: 100%; } code.math-error { color: #b00020; }
 """
 _markdown = mistune.create_markdown(escape=True)
+
+
+# --- math: $...$ and $$...$$ as MathML --------------------------------------------------------------
+
+MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+MATH_ERROR_CLASS = "math-error"  # the <code> of a formula that did not convert
+MAX_FORMULA = 4000  # characters of LaTeX; a longer formula is shown as text
+MAX_FORMULAS = 1000  # formulas of one cell converted; the rest are shown as text (the course's have < 50)
+# Presentation MathML only: what latex2mathml writes, less what could link or load (href, src).
+_MATHML_TAGS = frozenset({
+    "math", "mrow", "mi", "mo", "mn", "ms", "mtext", "mspace", "msup", "msub", "msubsup", "mfrac", "msqrt",
+    "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom",
+    "menclose", "merror",
+})
+_MATHML_ATTRIBUTES = frozenset({
+    "accent", "accentunder", "align", "columnalign", "columnlines", "columnspacing", "columnspan", "depth",
+    "displaystyle", "equalcolumns", "equalrows", "fence", "form", "frame", "framespacing", "height",
+    "largeop", "linebreak", "linethickness", "lspace", "mathbackground", "mathcolor", "mathsize",
+    "mathvariant", "maxsize", "minsize", "movablelimits", "notation", "rowalign", "rowlines", "rowspacing",
+    "rowspan", "rspace", "scriptlevel", "separator", "stretchy", "symmetric", "voffset", "width",
+})
+_SAFE_VALUE = re.compile(r"[\w .,%#+-]{0,80}")  # lengths, names, colours: no quote, bracket or colon
+# The optional space after a row break, \\[2ex]: latex2mathml would print it; MathML spaces rows by itself.
+_ROW_SPACE = re.compile(r"(\\\\)\s*\[\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*(?:ex|em|pt|mm|cm|in|bp|pc|dd|cc|sp|mu)\s*\]")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_BLANK_LINE = re.compile(r"\n[ \t]*(?:\n|$)")
+_BACKTICKS = re.compile(r"`+")
+
+
+class _NotMathML(ValueError):
+    """The converter made an element that is not on the allowlist."""
+
+
+def _mathml_text(text: str) -> str:
+    # latex2mathml writes symbols as character references ("&#x003C3;") and leaves \text{...} as written:
+    # read both as a browser would, then escape everything.
+    return html.escape(html.unescape(text), quote=False)
+
+
+def _mathml(element: Element, out: list[str]) -> None:
+    tag = element.tag
+    if not isinstance(tag, str) or tag not in _MATHML_TAGS or tag == "math":
+        raise _NotMathML(str(tag))
+    attributes = ""
+    for name, value in sorted(element.attrib.items()):
+        value = html.unescape(str(value))
+        if name in _MATHML_ATTRIBUTES and _SAFE_VALUE.fullmatch(value):
+            attributes += f' {name}="{html.escape(value)}"'
+    out.append(f"<{tag}{attributes}>")
+    if element.text:
+        out.append(_mathml_text(element.text))
+    for child in element:
+        _mathml(child, out)
+        if child.tail:
+            out.append(_mathml_text(child.tail))
+    out.append(f"</{tag}>")
+
+
+@functools.lru_cache(maxsize=4096)  # every student's page has the instructor's formulas
+def formula_html(latex: str, display: bool = False) -> str:
+    """One formula as MathML (``<math display="block">`` for ``$$...$$``), or, if it does not convert,
+    as escaped text in ``<code class="math-error">``. Never raises; never lets the formula write a tag,
+    an attribute or a URL of its own."""
+    delimiter = "$$" if display else "$"
+    try:
+        if len(latex) > MAX_FORMULA:
+            raise ValueError("formula too long")
+        root = convert_to_element(_ROW_SPACE.sub(r"\1", latex), display="block" if display else "inline")
+        if root.tag != "math" or root.text or any(child.tail for child in root):
+            raise _NotMathML(str(root.tag))
+        out = [f'<math xmlns="{MATHML_NS}" display="{"block" if display else "inline"}">']
+        for child in root:
+            _mathml(child, out)
+        out.append("</math>")
+        return "".join(out)
+    except Exception:  # any failure of the converter (it raises many kinds, RecursionError too)
+        return f'<code class="{MATH_ERROR_CLASS}">{html.escape(delimiter + latex + delimiter)}</code>'
+
+
+def _escaped(source: str, k: int) -> bool:
+    """True if the character at ``k`` follows an odd number of backslashes."""
+    before = k
+    while before > 0 and source[before - 1] == "\\":
+        before -= 1
+    return (k - before) % 2 == 1
+
+
+def _first(positions: list[int], start: int, end: int) -> int:
+    """The first of the sorted ``positions`` in [start, end), or -1."""
+    at = bisect.bisect_left(positions, start)
+    return positions[at] if at < len(positions) and positions[at] < end else -1
+
+
+def split_math(source: str) -> list[tuple[str, str]]:
+    """Markdown cut into ``("text", markdown)``, ``("inline", latex)`` and ``("display", latex)`` pieces.
+
+    The usual rule: ``$$...$$`` is display math; ``$...$`` is inline math when
+    the opening ``$`` has no space just after it and the next ``$`` (the
+    closing one) no space just before it and no digit just after it, so
+    "costs $5 and $6" stays text. (Unlike pandoc, a ``$`` that cannot close
+    does not let the formula run on to a later one: the opening ``$`` is then
+    a dollar sign, and a slip such as ``$a = $`` spoils only itself.)
+    ``\\$`` is a dollar sign. A formula does not cross a blank line; code
+    spans and fenced code blocks hold no math. Linear in the length of the
+    source (up to a logarithm), whatever it holds.
+    """
+    n = len(source)
+    paragraph_ends = [m.start() for m in _BLANK_LINE.finditer(source)] + [n]
+    dollars = [m.start() for m in re.finditer(r"\$", source) if not _escaped(source, m.start())]
+    inline_closers = {k for k in dollars if not source[k - 1].isspace() and not source[k + 1:k + 2].isdigit()}
+    display_closers = [k for k in dollars if source.startswith("$$", k)]
+    backtick_runs: dict[int, list[int]] = {}
+    for backticks in _BACKTICKS.finditer(source):
+        backtick_runs.setdefault(len(backticks.group()), []).append(backticks.start())
+
+    pieces: list[tuple[str, str]] = []
+    text_start = i = 0
+    while i < n:
+        char = source[i]
+        fence = _FENCE.match(source, i) if i == 0 or source[i - 1] == "\n" else None
+        if fence:  # a fenced code block, to its closing fence (or the end of the cell)
+            marker = fence.group(1)
+            closing = re.compile(rf"\n {{0,3}}{re.escape(marker[0])}{{{len(marker)},}}[ \t]*(?:\n|$)")
+            found = closing.search(source, fence.end())
+            i = found.end() if found else n
+            continue
+        if char == "\\":
+            i += 2
+            continue
+        end = paragraph_ends[bisect.bisect_left(paragraph_ends, i)]
+        if char == "`":  # a code span: to the next run of as many backticks, within the paragraph
+            opening = _BACKTICKS.match(source, i)
+            length = opening.end() - i if opening else 1
+            close = _first(backtick_runs.get(length, []), i + length, end)
+            i = close + length if close != -1 else i + length
+            continue
+        if char == "$":
+            display = source.startswith("$$", i)
+            opened = i + (2 if display else 1)
+            if display or (opened < n and not source[opened].isspace() and source[opened] != "$"):
+                close = _first(display_closers if display else dollars, opened, end)
+                if close != -1 and (display or close in inline_closers) and source[opened:close].strip():
+                    pieces.append(("text", source[text_start:i]))
+                    pieces.append(("display" if display else "inline", source[opened:close]))
+                    i = text_start = close + (2 if display else 1)
+                    continue
+            i = opened
+            continue
+        i += 1
+    pieces.append(("text", source[text_start:]))
+    return [(kind, text) for kind, text in pieces if text or kind != "text"]
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def markdown_html(source: str) -> str:
+    """Markdown as escaped HTML (mistune), with its formulas as MathML (:func:`formula_html`).
+
+    The formulas are cut out first, so that Markdown never sees their ``_``,
+    ``*`` or ``\\,``; each is replaced by a random token that Markdown leaves
+    alone, and the token, after rendering, by the formula's MathML. A token
+    that ends inside a tag (a link's address, an image's alt text) or inside
+    code gets the formula's escaped source instead.
+    """
+    nonce = secrets.token_hex(8)
+    formulas: list[tuple[str, bool]] = []
+    parts: list[str] = []
+    for kind, text in split_math(source):
+        if kind == "text":
+            parts.append(text)
+        else:
+            parts.append(f"MATH{nonce}X{len(formulas)}X")
+            formulas.append((text, kind == "display"))
+    rendered = str(_markdown("".join(parts)))
+    if not formulas:
+        return rendered
+    token = re.compile(rf"MATH{nonce}X(\d+)X")
+
+    def source_text(found: re.Match[str]) -> str:
+        latex, display = formulas[int(found.group(1))]
+        delimiter = "$$" if display else "$"
+        return html.escape(delimiter + latex + delimiter)
+
+    def mathml(found: re.Match[str]) -> str:
+        number = int(found.group(1))
+        if number >= MAX_FORMULAS:
+            return f'<code class="{MATH_ERROR_CLASS}">{source_text(found)}</code>'
+        return formula_html(*formulas[number])
+
+    out: list[str] = []
+    in_code = 0
+    for piece in _TAG.split(rendered):
+        if piece.startswith("<"):
+            name = re.match(r"</?(\w+)", piece)
+            if name and name.group(1).lower() in ("code", "pre"):
+                in_code = max(0, in_code + (-1 if piece.startswith("</") else 1))
+            out.append(token.sub(source_text, piece))
+        else:
+            out.append(token.sub(source_text if in_code else mathml, piece))
+    return "".join(out)
 
 
 def strip_hidden_tests(source: str) -> str:
@@ -171,7 +382,7 @@ def feedback_html(nb: NotebookNode, scores: dict[str, float], points: dict[str, 
         source = "".join(text) if isinstance(text, list) else str(text)
         parts = ['<div class="cell">']
         if cell.get("cell_type") == "markdown":
-            parts.append(str(_markdown(source)))
+            parts.append(markdown_html(source))
         elif cell.get("cell_type") == "code":
             hidden = BEGIN_HIDDEN in source
             parts.append(f"<pre>{_text(strip_hidden_tests(source) if hidden else source)}</pre>")
