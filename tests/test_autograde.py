@@ -7,9 +7,11 @@ scores come from the gradebook.
 from __future__ import annotations
 
 import pytest
-from support.nbgrader_course import BLANK, REFERENCE, solution_cells
+from support.nbgrader_course import BLANK, REFERENCE, read, solution_cells
 from support.tally import tally
-from support.wrong_submissions import CATALOGUE
+from support.wrong_submissions import CATALOGUE, is_visible_test, quoted_code
+
+from course_grading.cells import grade_id
 
 pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
@@ -35,6 +37,28 @@ def test_wrong_submission_loses_exactly_its_points(graded_course, wrong):
     lost_wrongly = sorted(cell for cell in scores.keys() - wrong.loses if scores[cell][0] != scores[cell][1])
     assert not kept_wrongly, f"{wrong.name} ({wrong.mistake}) kept the points of {kept_wrongly}"
     assert not lost_wrongly, f"{wrong.name} lost points it should keep: {lost_wrongly}"
+
+
+def _shown(cell) -> str:
+    """What a test cell shows the student when it fails: its error's name and message."""
+    return "\n".join(f"{o.get('ename')}: {o.get('evalue')}" for o in cell.get("outputs", [])
+                     if o.get("output_type") == "error")
+
+
+@tally("wrong submissions shown the hint written for their mistake")
+def test_wrong_submission_is_shown_the_hint_written_for_it(graded_course, wrong):
+    if not wrong.visible:
+        return  # only hidden tests catch it; tests/test_wrong_catalogue.py checks that it says why
+    course = graded_course(wrong.assignment)
+    graded = read(course.autograded_path(wrong.student))
+    failing = [c for c in graded.cells if is_visible_test(grade_id(c) or "") and grade_id(c) in wrong.loses]
+    assert failing, f"{wrong.name}: no visible test cell of {sorted(wrong.loses)} in the graded notebook"
+    shown = _shown(failing[0])
+    assert wrong.hint in shown, f"{wrong.name} ({wrong.mistake}) is shown {shown!r}, not the hint {wrong.hint!r}"
+    answers = solution_cells(wrong.assignment)
+    quoted = {cell: q for cell in {wrong.cell, *(c for c, _, _ in wrong.also)}
+              if (q := quoted_code(shown, answers[cell]))}
+    assert not quoted, f"{wrong.name}: the message shown quotes the answer's code: {quoted}"
 
 
 def test_every_exercise_has_a_wrong_submission(assignment):
