@@ -230,6 +230,9 @@ def test_hostile_submission_gets_the_right_score(graded_class, hostile):
     if row["needs_review"]:  # answers not run: the mark stands until an instructor has looked
         assert row["status"] == f"provisional: answers not run ({row['needs_review']}): review them and set this " \
                                  "to graded", row["status"]
+        page = (graded_class["out"] / "feedback" / f"hostile-{hostile.name}.html").read_text()
+        assert "This mark is provisional" in page and "your instructor will look at" in page.lower(), \
+            "the student's page says what was not run, and that an instructor will look"
     else:
         assert row["status"] == "graded", row["status"]
     cells = _cells(row)

@@ -30,6 +30,7 @@ from course_grading.preprocessors import (
     screen_answers,
 )
 from course_grading.reference import answered_source, filled_submission, solution_cells
+from course_grading.results import ReviewItem
 from course_utils.layout import SOLUTIONS
 
 # The set-up of a notebook as the course writes it: what an answer may use, and may not bind again.
@@ -404,6 +405,31 @@ def test_feedback_has_no_script_no_html_from_outputs_and_no_hidden_test_code():
     assert "AssertionError: tail &lt;i&gt;wrong&lt;/i&gt;" in page
     assert "demo output" not in page, "outputs of cells other than answers and tests are left out"
     assert "Score: 1 / 3" in page
+
+
+def test_a_refused_answer_reads_as_not_run_with_the_reason_not_as_a_blank_one():
+    submission = _reference()
+    cell = next(c for c in submission.cells if cell_grade_id(c) == "nb01_sigmoid")
+    cell.source = "import os\ndef sigmoid(z):\n    return os.getcwd()  # <mine>"
+    screened = screen_answers(_source(), submission)
+    review = [ReviewItem(gid, "not run", p) for gid, s in screened.items() for p in s.problems]
+    review.append(ReviewItem("nb01_bce", "left out", "line 1: a top-level assignment that is not allowed here"))
+    nb = rebuild(_source(), submission)
+    stub = next(c for c in nb.cells if cell_grade_id(c) == "nb01_sigmoid")
+    stub.outputs = [nbformat.v4.new_output("error", ename="NotImplementedError", evalue="Write your answer here",
+                                           traceback=[])]
+    points = {"nb01_sigmoid_tests": 1.0, "nb01_sigmoid_hidden_tests": 2.0}
+    page = feedback_html(nb, {"nb01_sigmoid_tests": 0.0, "nb01_sigmoid_hidden_tests": 0.0}, points, "t",
+                         review, {"nb01_sigmoid": cell.source})
+    assert "return os.getcwd()  # &lt;mine&gt;" in page, "the student sees their own answer, not the stub"
+    assert "Write your answer here" not in page, "neither the stub nor its error"
+    assert "The grader did not run this answer, so its tests count no points for now. Why: line 1:" in page
+    assert "import os" in page.split("Why: line 1:")[1].split("</p>")[0], "the reason, in the note"
+    assert "Your instructor will look at your answer and may change the mark." in page
+    assert "The grader ran this answer without these top-level lines: line 1: a top-level assignment" in page
+    assert "This mark is provisional" in page
+    plain = feedback_html(nb, {"nb01_sigmoid_tests": 0.0, "nb01_sigmoid_hidden_tests": 0.0}, points, "t")
+    assert "This mark is provisional" not in plain and "Why: " not in plain
 
 
 def test_strip_hidden_tests_keeps_the_visible_part():

@@ -29,6 +29,7 @@ import functools
 import html
 import re
 import secrets
+from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -38,6 +39,7 @@ from nbformat.notebooknode import NotebookNode
 
 from course_grading.cells import grade_id as cell_grade_id
 from course_grading.cells import is_solution
+from course_grading.results import ReviewItem
 
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN " + "HIDDEN TESTS", "### END " + "HIDDEN TESTS"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -48,6 +50,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
 .cell { margin: 1rem 0; } .score { font-weight: bold; } .lost { color: #b00020; } .full { color: #1b5e20; }
+.note { background: #fff8e1; border-left: 3px solid #f9a825; padding: .4rem .6rem; }
 .out { background: #fff; border-left: 3px solid #ccc; } .err { border-left: 3px solid #b00020; color: #b00020; }
 img { max-width: 100%; } code.math-error { color: #b00020; }
 """
@@ -371,10 +374,31 @@ def _outputs(cell: NotebookNode, errors_only: bool, secret: frozenset[str]) -> l
     return parts
 
 
-def feedback_html(nb: NotebookNode, scores: dict[str, float], points: dict[str, float], title: str) -> str:
-    """A standalone page for one student: score, then each cell as described above."""
+NOT_RUN_NOTE = ("The grader did not run this answer, so its tests count no points for now. Why: {reasons}. "
+                "Your instructor will look at your answer and may change the mark.")
+LEFT_OUT_NOTE = ("The grader ran this answer without these top-level lines: {reasons}. The rest of it was graded; "
+                 "your instructor will look at these lines and may change the mark.")
+PROVISIONAL_NOTE = ("This mark is provisional: the grader did not run part of your answers (see the notes below), "
+                    "and your instructor will review them.")
+
+
+def feedback_html(nb: NotebookNode, scores: dict[str, float], points: dict[str, float], title: str,
+                  review: Sequence[ReviewItem] = (), answers: Mapping[str, str] | None = None) -> str:
+    """A standalone page for one student: score, then each cell as described above.
+
+    ``review``: the parts of the answers the grader did not run (with the
+    reasons), each shown as a note on its answer cell; an answer that did not
+    run at all is shown as the student wrote it (``answers``: {grade id:
+    source}), not as the stub that ran in its place.
+    """
     total, top = sum(scores.values()), sum(points.values())
     body = [f"<h1>{html.escape(title)}</h1>", f'<p class="score">Score: {total:g} / {top:g}</p>']
+    if review:
+        body.append(f'<p class="note">{html.escape(PROVISIONAL_NOTE)}</p>')
+    not_run: dict[str, list[str]] = {}
+    left_out: dict[str, list[str]] = {}
+    for item in review:
+        (not_run if item.verdict == "not run" else left_out).setdefault(item.grade_id, []).append(item.reason)
     secret = hidden_test_lines(nb)
     for cell in nb.cells:
         grade_id = cell_grade_id(cell)
@@ -383,9 +407,16 @@ def feedback_html(nb: NotebookNode, scores: dict[str, float], points: dict[str, 
         parts = ['<div class="cell">']
         if cell.get("cell_type") == "markdown":
             parts.append(markdown_html(source))
+        elif cell.get("cell_type") == "code" and grade_id in not_run and is_solution(cell):
+            parts.append(f"<pre>{_text((answers or {}).get(grade_id, ''))}</pre>")
+            parts.append(f'<p class="note">{html.escape(NOT_RUN_NOTE.format(reasons="; ".join(not_run[grade_id])))}'
+                         "</p>")
         elif cell.get("cell_type") == "code":
             hidden = BEGIN_HIDDEN in source
             parts.append(f"<pre>{_text(strip_hidden_tests(source) if hidden else source)}</pre>")
+            if grade_id in left_out and is_solution(cell):
+                reasons = "; ".join(left_out[grade_id])
+                parts.append(f'<p class="note">{html.escape(LEFT_OUT_NOTE.format(reasons=reasons))}</p>')
             if grade_id in points:
                 got = scores.get(grade_id, 0.0)
                 css = "full" if got == points[grade_id] else "lost"

@@ -52,7 +52,7 @@ from course_grading.exports import write_exports
 from course_grading.feedback import feedback_html
 from course_grading.gradebook import CourseEntry, course_id, write_to_course
 from course_grading.lateness import LatePolicy, gradebook_due, parse_due
-from course_grading.preprocessors import screen_answers
+from course_grading.preprocessors import answer_cells, screen_answers
 from course_grading.results import ResultsFolder, ReviewItem, Status, StudentRecord, points_text
 from course_grading.scan import scan_notebook
 from course_grading.stats import cell_stats, failures, save_histogram, stats_lines
@@ -156,7 +156,7 @@ class Grader:
                 log = (error.stderr or b"").decode(errors="replace") if isinstance(error.stderr, bytes) else (
                     error.stderr or "")
                 log += f"\n[make grade] the batch took over {timeout} s and was stopped"
-        self._read_results(course, list(pending), results, log)
+        self._read_results(course, pending, results, log)
 
     def _review(self, sub: Submission, nb: nbformat.NotebookNode) -> tuple[list[str], list[ReviewItem]]:
         """Flags from the scan, and the answers the allowlist does not let run (with the reasons)."""
@@ -177,9 +177,10 @@ class Grader:
             review.append(ReviewItem("every answer", "not screened", reason))
         return flags, review
 
-    def _read_results(self, course: Course, students: list[str], results: dict[str, Result], log: str) -> None:
-        logs = split_log(log, students)
-        for student in students:
+    def _read_results(self, course: Course, pending: dict[str, nbformat.NotebookNode], results: dict[str, Result],
+                      log: str) -> None:
+        logs = split_log(log, list(pending))
+        for student, handed_in in pending.items():
             result = results[student]
             self._keep_log(student, logs[student][-LOG_CHARS:])
             try:
@@ -195,7 +196,9 @@ class Grader:
                 result.cells = scores = no_credit_for_results_or_errors(graded, scores)
                 result.failures = failures(graded, scores, self.points)
                 result.handed_in, result.autograded = course.submitted_path(student), course.autograded_path(student)
-                result.feedback = feedback_html(graded, scores, self.points, f"{self.assignment}: {student}")
+                answers = {gid: str(cell.source) for gid, cell in answer_cells(handed_in).items()}
+                result.feedback = feedback_html(graded, scores, self.points, f"{self.assignment}: {student}",
+                                                result.review, answers)
             except Exception as error:
                 result.fail(f"{type(error).__name__}: {str(error)[:160]}")
 
