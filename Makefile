@@ -1,6 +1,9 @@
 # Set-up is part of every target: `make lab` and `make test` work on a fresh
 # machine with only Python 3.11, pip and make. A second run skips the install
-# unless pyproject.toml changed.
+# unless pyproject.toml changed. Each target installs what its user needs
+# (course_utils/__main__.py's profiles): `make lab` and `make standin` what a
+# student needs, `make instructor` and `make grade` also the grading tools, the
+# other targets also the test tools (`make install`).
 
 PYTHON ?= python3
 # The environment: an active conda environment (not base), else .venv; the
@@ -21,16 +24,16 @@ LAB_ARGS ?=
 
 install: $(STAMP)
 
-# One install for every target: the course, its test tools and, in the
-# instructor's repository, the grading tools (instructor/).
+# The test profile: the course, its test tools and, in the instructor's
+# repository, the grading tools (instructor/).
 $(STAMP): pyproject.toml $(wildcard instructor/pyproject.toml)
-	$(PYTHON) -m course_utils install --test
+	$(PYTHON) -m course_utils install --profile test
 
 # Students: the notebooks in notebooks/, with nbgrader's Validate button and
 # Assignment List; no Formgrader, Create Assignment or Course List (each role's
 # JupyterLab reads jupyter_config/<role>/ first). A kernel idle for 30 minutes
 # is shut down (five open notebooks hold about 4 GB).
-lab: install
+lab:
 	$(PYTHON) -m course_utils lab --port=$(PORT) $(LAB_ARGS)
 
 test: install
@@ -49,7 +52,7 @@ lint: install
 
 # JupyterLab at the repository root with Formgrader and Create Assignment, so
 # that formgrader's links to the source notebooks in solutions/ open.
-instructor: install
+instructor:
 	$(PYTHON) -m course_utils instructor --port=$(PORT) $(LAB_ARGS)
 
 # Run every solution notebook in place, so its stored outputs are current.
@@ -65,15 +68,15 @@ release: install
 # Grade a class: make grade ASSIGNMENT=01_sigmoid_bce SUBMISSIONS=path/to/download.zip
 # Results in grading/<assignment>/: grades.csv, feedback/, report.txt. After editing grades.csv by hand:
 # make grade ASSIGNMENT=01_sigmoid_bce GRADE_ARGS=--rebuild (the report and platform files again, nothing graded).
-grade: install
+grade:
 	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)$(findstring --rebuild,$(GRADE_ARGS))" || \
 		{ echo "usage: make grade ASSIGNMENT=<id> SUBMISSIONS=<folder or .zip> [GRADE_ARGS=...]"; \
 		  echo "   or: make grade ASSIGNMENT=<id> GRADE_ARGS=--rebuild  (the report again, after editing grades.csv)"; exit 2; }
 	$(PYTHON) -m course_utils grade $(ASSIGNMENT) $(SUBMISSIONS) $(GRADE_ARGS)
 
 # Synthetic Fashion-MNIST stand-in for machines without network (the tests use it
-# automatically), e.g.  COURSE_DATA_DIR=... make execute ASSIGNMENTS=04_softmax_fashion_mnist
-standin: install
+# automatically); load_fashion_mnist() finds it by itself when the real data are not there.
+standin:
 	@$(PYTHON) -m course_utils standin
 
 # Data pipeline and notebook timings (the real Fashion-MNIST if present, else the stand-in).

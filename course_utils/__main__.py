@@ -20,10 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -61,11 +64,19 @@ def has_grading_tools() -> bool:
     return (INSTRUCTOR / "pyproject.toml").is_file()
 
 
-def _requirements(test: bool) -> list[str]:
-    """The editable installs: the student package with its extras, and the grading tools if present."""
-    extras = "course,test,hub" if test else "course"  # the tests include the hub's semester loop
+# What each kind of user gets, each profile holding the one before it: a student the course's package and
+# JupyterLab with nbgrader's Validate; an instructor also the grading tools (instructor/, where present); the
+# test suite also pytest, the linters and JupyterHub (the tests run the hub's semester loop).
+PROFILES = ("student", "instructor", "test")
+COMMAND_PROFILES = {"lab": "student", "standin": "student", "instructor": "instructor", "grade": "instructor",
+                    "test": "test"}
+
+
+def _requirements(profile: str) -> list[str]:
+    """The editable installs of a profile: the student package with its extras, and the grading tools."""
+    extras = "course,test,hub" if profile == "test" else "course"
     targets = ["-e", f"{REPO}[{extras}]"]
-    if has_grading_tools():
+    if profile != "student" and has_grading_tools():
         targets += ["-e", str(INSTRUCTOR)]
     return targets
 
@@ -74,15 +85,24 @@ def _sources() -> list[Path]:
     return [REPO / "pyproject.toml", *([INSTRUCTOR / "pyproject.toml"] if has_grading_tools() else [])]
 
 
-def up_to_date(env: Path, test: bool) -> bool:
+def _installed_profile(record: dict) -> str:
+    """The profile a stamp records (a stamp from before profiles says only whether the tests were set up)."""
+    profile = record.get("profile")
+    if profile in PROFILES:
+        return str(profile)
+    return "test" if record.get("test") else "instructor"
+
+
+def up_to_date(env: Path, profile: str) -> bool:
     """True if ``env`` was set up for this copy of the course after the last change to its project
-    files, with what is asked."""
+    files, with at least what ``profile`` needs."""
     stamp = env / STAMP_NAME
     try:
         record = json.loads(stamp.read_text())
         newest = max(p.stat().st_mtime for p in _sources())
-        return stamp.stat().st_mtime >= newest and (record.get("test") or not test) \
-            and record.get("course") == str(REPO) and environment_python(env).is_file()
+        enough = PROFILES.index(_installed_profile(record)) >= PROFILES.index(profile)
+        return stamp.stat().st_mtime >= newest and enough and record.get("course") == str(REPO) \
+            and environment_python(env).is_file()
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -106,11 +126,13 @@ def _step(number: int, total: int, text: str) -> None:
     print(f"[{number}/{total}] {text}", flush=True)
 
 
-def install(test: bool = False) -> Path:
-    """Set up the course's environment if needed; returns its Python interpreter."""
+def install(profile: str = "student") -> Path:
+    """Set up the course's environment for ``profile`` (see :data:`PROFILES`) if needed; returns its Python."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     env = environment()
     python = environment_python(env)
-    if up_to_date(env, test):
+    if up_to_date(env, profile):
         return python
     conda = is_conda(env)
     if not conda and sys.version_info < (3, 10):
@@ -130,14 +152,15 @@ def install(test: bool = False) -> Path:
     else:
         _step(2, 3, "updating pip")
         _run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    _step(3, 3, "installing the course and what it needs: PyTorch is the big download (about 200 MB for the "
-          "CPU build; on Linux pip's default build includes CUDA, several GB), usually 2 to 10 minutes")
+    _step(3, 3, "installing the course and what it needs: PyTorch is the big download, usually 2 to 10 minutes")
+    if not conda:
+        _install_cpu_torch(python)
     # conda installs the libraries (environment.yml); pip adds only the course's own packages.
-    _run([str(python), "-m", "pip", "install", "--quiet", *(["--no-deps"] if conda else []), *_requirements(test)])
-    if has_grading_tools():
+    _run_shown([str(python), "-m", "pip", "install", *(["--no-deps"] if conda else []), *_requirements(profile)])
+    if profile != "student" and has_grading_tools():
         # What grading will be able to do here (OS confinement or not), said once at set-up.
         subprocess.run([str(python), "-m", "course_grading.confine"], check=False)
-    (env / STAMP_NAME).write_text(json.dumps({"test": test, "course": str(REPO)}))
+    (env / STAMP_NAME).write_text(json.dumps({"profile": profile, "course": str(REPO)}))
     print(f"Set-up done in {time.monotonic() - started:.0f} s.", flush=True)
     return python
 
@@ -151,6 +174,67 @@ def _check_conda_libraries(python: Path) -> None:
         raise SetupError(f"the active conda environment lacks what the course needs ({missing}): create it from "
                          "the course's file, conda env create -f environment.yml, and activate it "
                          "(or deactivate conda to use a .venv)")
+
+
+# PyTorch's own index of CPU-only builds. On Linux pip's default PyTorch includes CUDA (several GB the
+# course never uses); from this index torch and torchvision are CPU builds (a few hundred MB).
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+DEFAULT_INDEX = "https://pypi.org/simple"  # for what the CPU index does not hold
+
+
+def _wants_cpu_torch() -> bool:
+    """Linux on x86_64, where pip's default PyTorch is the CUDA build (elsewhere it is the CPU build already);
+    ``COURSE_TORCH_INDEX=default`` in the environment keeps pip's default."""
+    return platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64") \
+        and os.environ.get("COURSE_TORCH_INDEX", "cpu") != "default"
+
+
+def torch_requirements() -> list[str]:
+    """torch's and torchvision's version ranges, as pyproject.toml gives them."""
+    text = (REPO / "pyproject.toml").read_text()
+    return [re.search(rf'"({name}[<>=!~][^";]*)"', text).group(1)  # type: ignore[union-attr]
+            for name in ("torch", "torchvision")]
+
+
+def cpu_torch_command(python: Path) -> list[str]:
+    """pip installing torch and torchvision together from PyTorch's CPU-only index."""
+    return [str(python), "-m", "pip", "install", "--index-url", TORCH_CPU_INDEX, "--extra-index-url", DEFAULT_INDEX,
+            *torch_requirements()]
+
+
+def _index_reachable(url: str, timeout: float = 10.0) -> str:
+    """"" if ``url`` answers, else why not."""
+    try:
+        with urllib.request.urlopen(f"{url}/torch/", timeout=timeout):
+            return ""
+    except (OSError, ValueError) as error:
+        return str(getattr(error, "reason", error))[:120] or type(error).__name__
+
+
+def _install_cpu_torch(python: Path) -> None:
+    """The CPU builds of torch and torchvision where pip's default would be CUDA's; one line if it cannot."""
+    if not _wants_cpu_torch():
+        return
+    if subprocess.run([str(python), "-c", "import torch, torchvision"], capture_output=True).returncode == 0:
+        return  # already there (a CPU build, or one the user chose)
+    problem = _index_reachable(TORCH_CPU_INDEX)
+    if problem:
+        print(f"PyTorch's CPU-only index ({TORCH_CPU_INDEX}) cannot be reached ({problem}): PyTorch comes from "
+              "the default index instead, on Linux a build with CUDA of several GB.", flush=True)
+        return
+    print(f"PyTorch from its CPU-only index ({TORCH_CPU_INDEX}): the course runs on the CPU.", flush=True)
+    _run_shown(cpu_torch_command(python))
+
+
+def _run_shown(command: list[str]) -> None:
+    """Run a set-up step with pip's own output and progress shown; a failure names the command.
+
+    Python warnings are off for it: setuptools' notice about editable installs (a box of asterisks) says
+    nothing a student can act on.
+    """
+    result = subprocess.run(command, env=dict(os.environ, PYTHONWARNINGS="ignore"))
+    if result.returncode != 0:
+        raise SetupError(f"this step failed (exit code {result.returncode}, pip's message above): {' '.join(command)}")
 
 
 def _run(command: list[str]) -> None:
@@ -192,7 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("where", help="print the environment folder the course uses").add_argument(
         "--relative", action="store_true", help="relative to the current folder when inside it (for make)")
     setup = commands.add_parser("install", help="set up the environment (skipped when up to date)")
-    setup.add_argument("--test", action="store_true", help="also the test tools")
+    setup.add_argument("--profile", choices=PROFILES, default="student",
+                       help="student: the course and JupyterLab; instructor: also the grading tools; "
+                            "test: also the test tools and JupyterHub (default: student)")
+    setup.add_argument("--test", dest="profile", action="store_const", const="test", help="the same as --profile test")
     # The commands that start another tool leave -h and that tool's options to it.
     for name, text in (("lab", "JupyterLab on notebooks/, as a student"),
                        ("instructor", "JupyterLab at the repository root with Formgrader")):
@@ -215,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "grade" and not has_grading_tools():
             raise SetupError("this copy of the course has no instructor/ folder (the student version): "
                              "grading needs the instructor's repository")
-        python = install(test=getattr(args, "test", False) or args.command == "test")
+        profile = args.profile if args.command == "install" else COMMAND_PROFILES[args.command]
+        python = install(profile)
         if args.command == "install":
             return 0
         role = {"lab": "student", "instructor": "instructor"}.get(args.command)
