@@ -241,6 +241,8 @@ def test_a_top_level_torch_loss_is_kept():
                       ("loss = nn.functional.relu(1)", "a function, not a module"),
                       ("loss = torch.utils.data.DataLoader((1,))", "a class, not a torch.nn module"),
                       ("loss = nn.Linear(2, 1)", "a layer with parameters, which could hold data"),
+                      ("loss = nn.PReLU()", "an activation with a parameter, which could hold data"),
+                      ("loss = nn.MultiheadAttention(4, 2)", "an activation module with parameters"),
                       ("loss = nn.ParameterList()", "a container"),
                       ("loss = nn.MSELoss()\nfrom torch.nn import functional as nn", "nn imported again below")):
         result = screen_in_notebook(code + "\ndef f(x):\n    return x")

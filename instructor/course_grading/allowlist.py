@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import importlib
 import inspect
 import string
@@ -286,7 +287,10 @@ def parse(source: str) -> ast.Module:
         return ast.parse(source)
 
 
+@lru_cache(maxsize=1024)
 def _parse(source: str) -> ast.Module | None:
+    """The tree of ``source``, or None; kept, as every caller only reads it: a notebook's own cells are
+    parsed once per batch, not once for every student (the tree of an answer is :func:`screen`'s own)."""
     try:
         return parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -1050,7 +1054,18 @@ def _builds_a_torch_module(value: ast.expr, checker: _Checker, line: int) -> boo
     module = _import_value("torch.nn", "Module")
     return (isinstance(made, type) and isinstance(module, type) and issubclass(made, module)
             and made.__module__ in ("torch.nn.modules.loss", "torch.nn.modules.activation")
+            and not _owns_parameters(made)
             and all(is_simple_expression(a) for a in [*value.args, *(k.value for k in value.keywords)]))
+
+
+@functools.lru_cache(maxsize=None)
+def _owns_parameters(made: type) -> bool:
+    """A torch.nn class whose constructor makes parameters (``nn.PReLU``, ``nn.MultiheadAttention``): they
+    could hold data from call to call. A class whose source cannot be read counts as one."""
+    try:
+        return "Parameter(" in inspect.getsource(made.__init__)  # type: ignore[misc]
+    except (OSError, TypeError):
+        return True
 
 
 def _is_partial(value: ast.expr, checker: _Checker, line: int) -> bool:
