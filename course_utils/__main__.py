@@ -256,14 +256,28 @@ def lab_command(python: Path, role: str, port: int, extra: list[str]) -> list[st
     return command + extra
 
 
+DEFAULT_EXCHANGE = Path("/srv/nbgrader/exchange")  # nbgrader's, where a course's hub or server shares one
+
+
+def has_exchange() -> bool:
+    """True where nbgrader's exchange is there to fetch and submit through (``COURSE_EXCHANGE`` names
+    another folder): only then does a student's JupyterLab show the Assignment List."""
+    return Path(os.environ.get("COURSE_EXCHANGE") or DEFAULT_EXCHANGE).is_dir()
+
+
 def _environ(python: Path, role: str | None = None) -> dict[str, str]:
     """os.environ with the environment's scripts first on PATH (nbgrader runs helpers such as
-    ``alembic`` from PATH) and, for a JupyterLab role, ``jupyter_config/<role>/`` searched first."""
+    ``alembic`` from PATH) and, for a JupyterLab role, ``jupyter_config/<role>/`` searched first (for a
+    student without an exchange, ``jupyter_config/student/without-exchange/`` before it: no Assignment List,
+    whose every call would fail)."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
     if role is not None:
+        first = [JUPYTER_CONFIG / role]
+        if role == "student" and not has_exchange():
+            first.insert(0, JUPYTER_CONFIG / role / "without-exchange")
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
-            [str(JUPYTER_CONFIG / role), *([env["JUPYTER_CONFIG_PATH"]] if env.get("JUPYTER_CONFIG_PATH") else [])])
+            [*map(str, first), *([env["JUPYTER_CONFIG_PATH"]] if env.get("JUPYTER_CONFIG_PATH") else [])])
     return env
 
 

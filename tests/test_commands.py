@@ -75,7 +75,9 @@ def test_options_a_command_does_not_know_are_passed_on(monkeypatch):
     command, kw = ran.pop()
     assert command[:3] == ["/env/bin/python", "-m", "jupyterlab"] and "--port=9999" in command
     assert command[-1] == "--ip=0.0.0.0" and f"--notebook-dir={REPO / 'notebooks'}" in command
-    assert kw["env"]["JUPYTER_CONFIG_PATH"].split(commands.os.pathsep)[0] == str(REPO / "jupyter_config" / "student")
+    student = REPO / "jupyter_config" / "student"
+    expected = [str(student)] if commands.has_exchange() else [str(student / "without-exchange"), str(student)]
+    assert kw["env"]["JUPYTER_CONFIG_PATH"].split(commands.os.pathsep)[:len(expected)] == expected
     assert commands.main(["grade", "01_sigmoid_bce", "subs.zip", "--gradebook"]) == 0
     command, kw = ran.pop()
     assert command[1:] == ["-m", "course_grading.grade", "01_sigmoid_bce", "subs.zip", "--gradebook"]
@@ -180,3 +182,15 @@ def test_linux_takes_pytorch_from_its_cpu_index_or_says_in_one_line_why_not(tmp_
     assert len(ran) == 1 and capsys.readouterr().out == "", "elsewhere pip's default PyTorch is the CPU build"
     commands._install_cpu_torch(Path(sys.executable))
     assert len(ran) == 1, "a PyTorch already there is kept"
+
+
+def test_a_student_without_an_exchange_gets_no_assignment_list(monkeypatch, tmp_path):
+    student = REPO / "jupyter_config" / "student"
+    monkeypatch.setenv("COURSE_EXCHANGE", str(tmp_path / "none"))
+    paths = commands._environ(Path("/env/bin/python"), "student")["JUPYTER_CONFIG_PATH"].split(commands.os.pathsep)
+    assert paths[:2] == [str(student / "without-exchange"), str(student)]
+    (tmp_path / "none").mkdir()
+    paths = commands._environ(Path("/env/bin/python"), "student")["JUPYTER_CONFIG_PATH"].split(commands.os.pathsep)
+    assert paths[0] == str(student), "with an exchange, the Assignment List stays"
+    paths = commands._environ(Path("/env/bin/python"), "instructor")["JUPYTER_CONFIG_PATH"].split(commands.os.pathsep)
+    assert paths[0] == str(REPO / "jupyter_config" / "instructor")

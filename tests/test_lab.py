@@ -117,22 +117,29 @@ def test_make_lab_serves_the_notebooks(tmp_path):
         assert f"127.0.0.1:{base.rsplit(':', 1)[1]}/lab" in log_path.read_text(), "make lab prints the URL"
 
 
-def test_make_lab_shows_students_only_validate_and_assignment_list(tmp_path):
+@pytest.mark.parametrize("exchange", [True, False], ids=["with an exchange", "on a laptop"])
+def test_make_lab_shows_students_only_validate_and_the_assignment_list_where_there_is_an_exchange(
+        tmp_path, monkeypatch, exchange):
+    if exchange:
+        (tmp_path / "exchange").mkdir()
+    monkeypatch.setenv("COURSE_EXCHANGE", str(tmp_path / "exchange"))
     with _make("lab", tmp_path) as (base, log_path):
         disabled = set(_page_config(base)["disabledExtensions"])
         for plugin in INSTRUCTOR_PLUGINS:
             assert plugin in disabled, f"make lab must not show {plugin} to students"
+        shown = STUDENT_PLUGINS if exchange else ("@jupyter/nbgrader:validate-assignment",)
         for plugin in STUDENT_PLUGINS:
-            assert plugin not in disabled, f"make lab must show {plugin} to students"
+            assert (plugin not in disabled) == (plugin in shown), f"make lab: {plugin} shown: {plugin in shown}"
 
         # Not loaded on the server either: formgrader's and the course list's pages do not exist.
         assert _get(f"{base}/formgrader")[0] == 404, "formgrader must not be served by make lab"
         assert _get(f"{base}/formgraders")[0] == 404, "the course list must not be served by make lab"
         # Validate (POST only) and the assignment list (needs a course_id) answer, but not with a 404.
         assert _get(f"{base}/assignments/validate")[0] != 404, "make lab must serve nbgrader's validate"
-        assert _get(f"{base}/assignments")[0] != 404, "make lab must serve nbgrader's assignment list"
-        assert _loaded_server_extensions(log_path) == {"validate_assignment", "assignment_list"}, \
-            "make lab loads nbgrader's validate and assignment list server extensions, and no other"
+        assert (_get(f"{base}/assignments")[0] != 404) == exchange, "the assignment list only with an exchange"
+        expected = {"validate_assignment", "assignment_list"} if exchange else {"validate_assignment"}
+        assert _loaded_server_extensions(log_path) == expected, \
+            "make lab loads nbgrader's validate (and, with an exchange, assignment list) server extensions only"
 
 
 def test_make_lab_shuts_down_kernels_left_idle_for_half_an_hour(tmp_path):
