@@ -354,3 +354,17 @@ def test_sizing_follows_from_the_measured_figures() -> None:
     assert sizing["grading_jobs"] * sizing["grading_job_mib"] <= instructor_mib
     minutes = sizing["students"] * sizing["grading_seconds_per_student_on_2_cores"] * 2 / sizing["grading_jobs"] / 60
     assert minutes <= 10, f"grading 200 students of notebook 04 takes {minutes:.0f} min"
+
+
+def test_the_pinned_proxy_installs_without_an_engine_warning_on_this_node(tmp_path):
+    """hub/package-lock.json pins configurable-http-proxy and what it needs to versions this machine's Node runs."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm not found: .ci/run installs nodejs and npm where it can")
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(REPO / "hub" / name, tmp_path / name)
+    done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=warn"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 and any(s in done.stderr for s in ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED")):
+        pytest.skip(f"the npm registry cannot be reached: {done.stderr.strip()[-200:]}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "EBADENGINE" not in done.stdout + done.stderr, done.stderr[-2000:]
