@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import tomllib
@@ -100,13 +101,18 @@ def test_the_student_package_resolves_on_each_platform(platform):
         assert pinned["numpy"].startswith("1."), f"Intel macOS would get NumPy {pinned['numpy']} with torch 2.2"
 
 
-def test_the_readme_cpu_command_installs_cpu_builds_of_torch_and_torchvision_together(tmp_path):
-    """Installed together from PyTorch's CPU index, torchvision cannot pull a CUDA torch back in."""
-    command = "pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu"
-    assert command in (REPO / "README.md").read_text(), "the README gives the command that installs both"
+def test_the_set_up_installs_cpu_builds_of_torch_and_torchvision_together_on_linux(tmp_path):
+    """Installed together from PyTorch's CPU index (course_utils' set-up on Linux x86_64), torchvision cannot
+    pull a CUDA torch back in."""
+    from course_utils.__main__ import cpu_torch_command
+
+    command = cpu_torch_command(Path("python"))
+    index, extra = command[command.index("--index-url") + 1], command[command.index("--extra-index-url") + 1]
+    assert index == "https://download.pytorch.org/whl/cpu"
     wanted = tmp_path / "cpu.in"
-    wanted.write_text("torch\ntorchvision\n")
-    pinned = _resolve(str(wanted), "--index-url", "https://download.pytorch.org/whl/cpu",
-                      "--python-platform", "x86_64-unknown-linux-gnu")
+    wanted.write_text("\n".join(command[-2:]) + "\n")
+    # pip takes the best version over all its indexes: 2.x+cpu sorts above 2.x, so the CPU build wins.
+    pinned = _resolve(str(wanted), "--index-url", index, "--extra-index-url", extra,
+                      "--index-strategy", "unsafe-best-match", "--python-platform", "x86_64-unknown-linux-gnu")
     assert pinned["torch"].endswith("+cpu") and pinned["torchvision"].endswith("+cpu"), pinned
     assert not [n for n in pinned if n.startswith("nvidia-")], pinned
