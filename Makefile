@@ -20,7 +20,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 PORT     ?= 8888
 LAB_ARGS ?=
 
-.PHONY: install lab instructor test test-fast lint release execute grade clean standin bench bench-grading
+.PHONY: install lab instructor test test-fast lint release execute grade clean standin bench bench-grading site
 
 install: $(STAMP)
 
@@ -86,6 +86,11 @@ bench: install
 # Seconds to grade one full-course submission and a class of 30 with make grade.
 bench-grading: install
 	$(BIN)/python benchmarks/grading.py
+
+# The course as a static website: the student notebooks (never solutions/) and the docs, built offline with
+# Jupyter Book (installed on first use into .cache/site-venv); the last line is the built index.html.
+site:
+	$(PYTHON) site/build.py
 
 clean:
 	rm -rf .venv .pytest_cache  # never a conda environment
