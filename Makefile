@@ -39,7 +39,7 @@ lab:
 test: install
 	$(PYTHON) -m course_utils test
 
-# Unit tests only (no kernels, nbgrader, servers, sandboxes or installs): about 40 s (the budget is 2 minutes).
+# Unit tests only (no kernels, nbgrader, servers, sandboxes or installs).
 test-fast: install
 	$(PYTHON) -m course_utils test -m "not integration and not slow" tests
 

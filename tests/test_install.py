@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: 
 
 # What the README's "Keeping solutions/ private" section lists for the public student repository.
 STUDENT_TREE = ("notebooks", "course_utils", "data", "jupyter_config/student", "binder", "environment.yml",
-                "pyproject.toml", "Makefile", "README.md")
+                "pyproject.toml", "Makefile", "README.md", "docs")
 
 
 def _student_tree(target: Path) -> Path:
