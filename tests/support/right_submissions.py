@@ -143,6 +143,14 @@ RIGHT = [
                     "    return run_epochs(model, loader, optimizer, loss_fn, n_epochs)\n\n\n"
                     "import functools\n\nplain_sgd = functools.partial(torch.optim.SGD, momentum=0.0)\n\n\n"
                     "def run_epochs(model, loader, optimizer, loss_fn, n_epochs):\n"),
+    # the visible checks ask for a batch of one and for the given generator's order, not for one idiom
+    RightSubmission("03_nn_module", "module-index-column", "nb03_module",
+                    "return self.linear(X).squeeze(-1)", "return self.linear(X)[:, 0]"),
+    RightSubmission("02_gradient_descent", "train-own-permutation", "nb02_train",
+                    "        for X_batch, y_batch in minibatches(X, y, batch_size=batch_size, generator=generator):\n",
+                    "        order = torch.randperm(len(X), generator=generator)\n"
+                    "        for start in range(0, len(X), batch_size):\n"
+                    "            X_batch, y_batch = X[order[start:start + batch_size]], y[order[start:start + batch_size]]\n"),
     # .T of a vector: torch warns (deprecated) on stderr, which must not cost the visible test cell
     RightSubmission("01_sigmoid_bce", "gradient-transpose-of-a-vector", "nb01_gradient",
                     "    grad_w = X.T @ residual / X.shape[0]", "    grad_w = X.T @ residual.T / X.shape[0]"),
