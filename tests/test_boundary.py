@@ -406,17 +406,37 @@ def test_a_big_tensor_crosses_once_while_it_is_unchanged(notebook, monkeypatch):
     assert b._cached_bytes <= boundary._CACHE_MAX_BYTES
 
 
+def test_a_tensor_reaches_the_answer_as_the_test_made_it(notebook):
+    """Plain tensors travel as their bytes (boundary._PayloadPickler), any other through torch's pickling:
+    either way the answer sees the same values, dtype, shape and strides."""
+    ns = notebook("def seen(x):\n    return x.clone(), str(x.dtype), list(x.shape), list(x.stride()), "
+                  "x.is_contiguous()\n")
+    base = torch.randn(6, 4)
+    for made in (torch.tensor(2.5), torch.empty(0, 3), torch.tensor([True, False]), torch.arange(6).reshape(2, 3),
+                 torch.randn(3, dtype=torch.float64), torch.randn(4).to(torch.bfloat16), base.t(), base[2:4],
+                 torch.randn(3, 1, 2, 2).to(memory_format=torch.channels_last),
+                 torch.randint(0, 9, (5,)).to(torch.uint8)):
+        value, dtype, shape, stride, contiguous = ns["seen"](made)
+        assert dtype == str(made.dtype) and shape == list(made.shape) and torch.equal(value, made)
+        assert stride == list(made.stride()) and contiguous == made.is_contiguous(), made
+
+
 @pytest.mark.slow
 def test_the_global_random_state_is_shared_with_the_answer():
     namespace: dict = {"__name__": "__main__", "torch": torch}  # a worker process: its own torch
-    boundary.answer(namespace, "test", "def draw():\n    return torch.rand(3)\n", protected=["torch"],
-                    context=["torch"])
+    boundary.answer(namespace, "test", "def draw():\n    return torch.rand(3)\ndef keep(x):\n    return x\n",
+                    protected=["torch"], context=["torch"])
     try:
         torch.manual_seed(5)
         first, after = namespace["draw"](), torch.rand(1)
         torch.manual_seed(5)
         assert torch.equal(first, torch.rand(3)) and torch.equal(after, torch.rand(1)), \
             "a test's torch.manual_seed seeds the answer's draws, and the draws advance the test's generator"
+        torch.manual_seed(6)
+        namespace["keep"](torch.ones(2))
+        after = torch.rand(2)
+        torch.manual_seed(6)
+        assert torch.equal(after, torch.rand(2)), "an answer that draws nothing leaves the test's generator as it was"
     finally:
         namespace[boundary.NAMESPACE_KEY].stop()
 

@@ -240,7 +240,7 @@ def test_limits_from_the_environment_are_checked():
         confine.Limits().memory_mb = 1  # type: ignore[misc]  # frozen
 
 
-# The walls forkserver._child builds, for a warm child of the server and a cold one alike (forkserver.one).
+# The walls forkserver._start and _init build, for a warm child of the server and a cold one alike (forkserver.one).
 
 def test_a_worker_has_no_capability_and_no_way_to_gain_one(kernel_start):
     result = run_inside("""

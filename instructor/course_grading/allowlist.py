@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import functools
 import importlib
 import inspect
 import string
@@ -1058,14 +1057,18 @@ def _builds_a_torch_module(value: ast.expr, checker: _Checker, line: int) -> boo
             and all(is_simple_expression(a) for a in [*value.args, *(k.value for k in value.keywords)]))
 
 
-@functools.lru_cache(maxsize=None)
 def _owns_parameters(made: type) -> bool:
     """A torch.nn class whose constructor makes parameters (``nn.PReLU``, ``nn.MultiheadAttention``): they
     could hold data from call to call. A class whose source cannot be read counts as one."""
-    try:
-        return "Parameter(" in inspect.getsource(made.__init__)  # type: ignore[misc]
-    except (OSError, TypeError):
-        return True
+    if made not in _OWNS_PARAMETERS:
+        try:
+            _OWNS_PARAMETERS[made] = "Parameter(" in inspect.getsource(made.__init__)  # type: ignore[misc]
+        except (OSError, TypeError):
+            _OWNS_PARAMETERS[made] = True
+    return _OWNS_PARAMETERS[made]
+
+
+_OWNS_PARAMETERS: dict[type, bool] = {}
 
 
 def _is_partial(value: ast.expr, checker: _Checker, line: int) -> bool:

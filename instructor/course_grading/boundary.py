@@ -84,6 +84,32 @@ def how_workers_run() -> tuple[bool, str]:
 
 
 _FACTORY: socket.socket | None = None
+_ASKED = 0  # workers asked of the launcher and not yet taken
+
+
+def _factory() -> socket.socket | None:
+    """The socket to make grade's kernel launcher (``COURSE_GRADER_WORKER_FACTORY_FD``), or None."""
+    global _FACTORY
+    factory = os.environ.get("COURSE_GRADER_WORKER_FACTORY_FD")
+    if factory and _FACTORY is None:
+        _FACTORY = socket.socket(fileno=int(factory))
+        _FACTORY.settimeout(60)
+    return _FACTORY if factory else None
+
+
+def ask_for_worker() -> None:
+    """Have the launcher start the next worker now, when it is known to be needed soon (the running one
+    serves a hidden test, and so no later cell): it is ready when the next cell asks. Only one at a time,
+    and none otherwise: a worker started for nothing costs a student's grading the copy of the fork
+    server's memory, three times over."""
+    global _ASKED
+    try:
+        factory = _factory()
+        if factory is not None and _ASKED == 0:
+            factory.sendall(b"w")
+            _ASKED += 1
+    except OSError:
+        pass  # spawn_worker asks again, and reports what fails
 
 
 def spawn_worker() -> tuple[socket.socket, subprocess.Popen[bytes] | None]:
@@ -92,18 +118,18 @@ def spawn_worker() -> tuple[socket.socket, subprocess.Popen[bytes] | None]:
     Inside make grade's sandbox the kernel never starts a worker itself: one
     started here would share the kernel's walls (its /tmp, its processes).
     """
-    global _FACTORY
-    factory = os.environ.get("COURSE_GRADER_WORKER_FACTORY_FD")
-    if factory:
+    global _ASKED
+    if os.environ.get("COURSE_GRADER_WORKER_FACTORY_FD"):
         try:
-            if _FACTORY is None:
-                _FACTORY = socket.socket(fileno=int(factory))
-                _FACTORY.settimeout(60)
-                _FACTORY.sendall(b"w")
-            # The launcher answers in order: take the worker asked for before, and ask for the next one
-            # now, so that a new worker (after a hidden test, a timeout) is ready when it is needed.
-            _, fds, _, _ = socket.recv_fds(_FACTORY, 1, 1)
-            _FACTORY.sendall(b"w")
+            factory = _factory()
+            if factory is None:
+                raise OSError("no launcher to ask")
+            if _ASKED == 0:
+                factory.sendall(b"w")
+                _ASKED += 1
+            # The launcher answers in order: the worker asked for first (maybe by ask_for_worker, before).
+            _, fds, _, _ = socket.recv_fds(factory, 1, 1)
+            _ASKED -= 1
         except OSError as error:
             raise BoundaryError(f"no worker could be started: {error}") from None
         if not fds:
@@ -132,6 +158,7 @@ class _Outgoing:
         self.generators: list[torch.Generator] = []
         self.optimizers: list[Any] = []
         self.modules: dict[int, RemoteModule] = {}
+        self.rng: torch.Tensor | None = None  # torch's global generator as it was sent
 
     def generator(self, generator: torch.Generator) -> int:
         for index, known in enumerate(self.generators):
@@ -274,18 +301,21 @@ class Boundary:
         pushes = {}
         for handle, module in list(outgoing.modules.items()):
             pushes[handle] = {name: outgoing.tensor(t) for name, t in _named_state(module)}
+        # torch's global generator, so that torch.manual_seed in a test seeds the answer's draws too
+        outgoing.rng = torch.get_rng_state() if body.get("op") in ("call", "define") else None
         payload = {
             "tensors": [self._tensor_entry(t) for t in outgoing.tensors],
             "forget": self._forget,
             "generators": [g.get_state() for g in outgoing.generators],
             "pushes": pushes,
             "grad_inputs": grad_inputs(outgoing) if grad_inputs else [],
-            # torch's global generator, so that torch.manual_seed in a test seeds the answer's draws too
-            "rng": torch.get_rng_state() if body.get("op") in ("call", "define") else None,
+            "rng": outgoing.rng,
             "body": buffer.getvalue(),
         }
         self._forget = []
-        return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        buffer = io.BytesIO()
+        _PayloadPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
+        return buffer.getvalue()
 
     def _tensor_entry(self, t: torch.Tensor) -> tuple[Any, ...]:
         """How one tensor travels: its data, or the key of the worker's copy when it is big and unchanged.
@@ -326,9 +356,12 @@ class Boundary:
             # reach) and show in a later visible test's output: a new worker, with every answer again.
             self.seen_hidden = None
             self.stop()
+        tainted = self.hidden_cell is not None and cell == self.hidden_cell and self.seen_hidden != cell
         if self.hidden_cell is not None and cell == self.hidden_cell:
             self.seen_hidden = cell
         sock = self._ensure()
+        if tainted:  # this worker serves no later cell: the next one can start now
+            ask_for_worker()
         outgoing = outgoing or _Outgoing()
         for key in ("args", "kwargs", "names"):
             if key in body:
@@ -518,6 +551,7 @@ class Boundary:
              avoid: dict[str, Any] | None = None, warn: bool = False, name: str = ""
              ) -> tuple[Any, list[str], list[str]]:
         """Call ``target`` (a stand-in) in the worker: (result, forbidden calls it made, its warnings)."""
+        __tracebackhide__ = True  # IPython shows an answer's error without the grader's frames (cheaper too)
         body = {"op": "call", "target": target, "args": args, "kwargs": kwargs, "avoid": avoid, "name": name,
                 "warn": warn}
         trusted: list[torch.Tensor] = []
@@ -546,6 +580,7 @@ class Boundary:
         return result, _forbidden_calls(header.get("called", []), avoid), _warnings(header.get("warnings", []))
 
     def simple(self, op: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
+        __tracebackhide__ = True
         header, tensors = self._request({"op": op, **fields})
         return self._decoded(header, tensors), header
 
@@ -605,6 +640,8 @@ class Boundary:
         rng = state.get("rng")
         if isinstance(rng, torch.Tensor) and rng.dtype == torch.uint8 and rng.shape == torch.get_rng_state().shape:
             torch.set_rng_state(rng)
+        elif "rng" not in state and outgoing.rng is not None:  # the answer drew nothing: the state as it was sent
+            torch.set_rng_state(outgoing.rng)
         generators = state.get("generators", [])
         for generator, new in zip(outgoing.generators, generators):
             if isinstance(new, torch.Tensor) and new.dtype == torch.uint8 and new.dim() == 1:
@@ -620,6 +657,46 @@ class Boundary:
             module = self.stand_ins.get(handle)
             if isinstance(module, RemoteModule) and type(named) is dict:
                 _load_named(module, named)
+
+
+_BYTES_DTYPES = {d: str(d).removeprefix("torch.") for d in (
+    torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.int16, torch.int8,
+    torch.uint8, torch.bool, torch.complex64, torch.complex128)}
+
+
+class _PayloadPickler(pickle.Pickler):
+    """Pickles a request's payload (into the worker: trusted data), each plain tensor as its bytes.
+
+    torch's own pickling of a tensor goes through ``torch.save`` (a pickler of
+    its own and a storage record per tensor): most of a short call's time.
+    A dense, contiguous CPU tensor that owns its storage travels as dtype, shape
+    and raw bytes instead, and the worker builds an equal tensor from them
+    (:func:`course_grading.worker._tensor_from_bytes`); any other tensor is
+    pickled by torch as before.
+    """
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is torch.Tensor:
+            dtype = _BYTES_DTYPES.get(obj.dtype)
+            if dtype is not None and _travels_as_bytes(obj):
+                from course_grading.worker import _tensor_from_bytes
+
+                raw = memoryview(obj.reshape(-1).view(torch.uint8).numpy())  # type: ignore[arg-type]
+                return _tensor_from_bytes, (dtype, tuple(obj.shape), pickle.PickleBuffer(raw))
+        return NotImplemented
+
+
+def _travels_as_bytes(t: torch.Tensor) -> bool:
+    """A tensor the worker rebuilds exactly from its dtype, shape and bytes: the same strides included."""
+    if t.layout != torch.strided or t.device.type != "cpu" or t.requires_grad or t.is_conj() or t.is_neg():
+        return False
+    if t.storage_offset() != 0 or t.untyped_storage().nbytes() != t.numel() * t.element_size() or t.__dict__:
+        return False
+    expected, step = [], 1
+    for size in reversed(t.shape):
+        expected.append(step)
+        step *= size
+    return tuple(t.stride()) == tuple(reversed(expected))
 
 
 def _own_data(t: torch.Tensor) -> torch.Tensor:
@@ -757,10 +834,12 @@ class RemoteFunction:
         self.__name__ = self.__qualname__ = stand_in.name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
         return self.__course_call__(args, kwargs, avoid=None, warn=False, name="")[0]
 
     def __course_call__(self, args: tuple[Any, ...], kwargs: dict[str, Any], *, avoid: dict[str, Any] | None,
                         warn: bool, name: str) -> tuple[Any, list[str], list[str]]:
+        __tracebackhide__ = True
         stand_in = object.__getattribute__(self, "_course_stand_in")
         _check_generation(stand_in)
         return stand_in.boundary.call(self, args, kwargs, avoid=avoid, warn=warn, name=name)
@@ -800,6 +879,7 @@ class RemoteIterator:
         return self
 
     def __next__(self) -> Any:
+        __tracebackhide__ = True
         stand_in = self._course_stand_in
         _check_generation(stand_in)
         value, header = stand_in.boundary.simple("next", target=self)
@@ -829,6 +909,7 @@ class RemoteObject:
         return stand_in.boundary.simple("getattr", target=self, name=name)[0]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
         stand_in = object.__getattribute__(self, "_course_stand_in")
         _check_generation(stand_in)
         return stand_in.boundary.call(self, args, kwargs)[0]
@@ -848,6 +929,7 @@ class RemoteModule(torch.nn.Module):
     _course_stand_in: _StandIn | None = None
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
         stand_in = self._course_stand_in
         if stand_in is None:
             raise BoundaryError("only the outermost module of an answer can be called by a test")
@@ -859,6 +941,7 @@ def _remote_module_class(stand_in: _StandIn) -> type:
     """A class here that stands for the student's ``nn.Module`` subclass: calling it builds one in the worker."""
 
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
         _check_generation(stand_in)
         return stand_in.boundary.call(_ClassTarget(stand_in), args, kwargs)[0]
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from nbformat import NotebookNode
-from nbgrader import utils
 
 __all__ = ["grade_id", "is_solution", "points"]
 
@@ -31,6 +30,10 @@ def grade_id(cell: Mapping[str, Any]) -> str | None:
 
 def is_solution(cell: NotebookNode) -> bool:
     """An answer cell, as nbgrader decides it (False for metadata that is not a mapping)."""
+    # (imported here: importing nbgrader takes a second, which the grading kernel, whose
+    # boundary reads course_grading.feedback, does not need to pay)
+    from nbgrader import utils
+
     return _metadata(cell) is not None and bool(utils.is_solution(cell))
 
 

@@ -135,6 +135,10 @@ class Course:
         env = {"JUPYTER_PATH": str(jupyter), "COURSE_GRADER_FONT_CACHE": str(font_cache())}
         if self.confined and not plain:
             env["COURSE_GRADER_CONFINE"] = "1"
+            if warm:  # the fork server imports what the notebook imports, once for the batch
+                from course_grading.forkserver import PRELOAD_ENV, notebook_imports
+
+                env[PRELOAD_ENV] = ",".join(notebook_imports(self.root / "solutions" / self.assignment / self.notebook))
         args = ["autograde", self.assignment, "--force"]
         if not plain:
             args.append(f"--Execute.kernel_name={KERNEL_NAME}")

@@ -20,15 +20,15 @@ pays it once:
    (:mod:`course_grading.kernel`) asks the server for one, and for a worker
    (:mod:`course_grading.worker`) each time that kernel asks for one; the
    server serves nothing else (no request runs code of the caller's). A
-   worker gets the walls below and a network namespace of its own. The server forks;
-   before the first cell the child, in this order:
+   worker gets the walls below and a network namespace of its own. The server forks
+   a manager for the request, which the launcher, outside, moves into a pids
+   cgroup of its own when the grader runs as root; the manager enters new
+   mount, PID, IPC, UTS and cgroup namespaces and starts the child, which
+   before the first cell, in this order:
 
-   - moves into a pids cgroup of its own when the grader runs as root (the
-     launcher, outside, does that for it);
    - closes every descriptor it inherited (the server's socket included);
-   - enters new mount, PID, IPC, UTS and cgroup namespaces: it is process 1
-     of a PID namespace of its own (it sees neither the server nor any other
-     kernel of the batch, and everything in it dies with it), with a fresh
+   - is process 1 of a PID namespace of its own (it sees neither the server
+     nor any other kernel of the batch, and everything in it dies with it), with a fresh
      ``/proc`` and a private ``/tmp`` and ``/dev/shm`` (tmpfs, capped; the
      read-only folders of a course that lives under ``/tmp`` stay), and
      the host's device nodes on read-only mounts (no chmod of ``/dev/null``);
@@ -65,9 +65,12 @@ from typing import Any
 
 ENV = "COURSE_GRADER_FORKSERVER"
 PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "matplotlib.pyplot",
-           "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "course_utils.checks", "course_utils.data",
-           "course_utils.plots", "course_utils.training", "course_grading.sandbox", "course_grading.confine",
-           "course_grading.boundary", "course_grading.worker", "safetensors.torch", "cloudpickle")
+           "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython",
+           "IPython.core.ultratb", "stack_data", "matplotlib_inline.backend_inline", "course_utils.checks",
+           "course_utils.data", "course_utils.plots", "course_utils.training", "course_grading.sandbox",
+           "course_grading.confine", "course_grading.kernel", "course_grading.boundary", "course_grading.worker",
+           "course_grading.feedback", "course_grading.wire", "safetensors.torch", "cloudpickle")
+PRELOAD_ENV = "COURSE_GRADER_PRELOAD"  # more modules, comma-separated: those the notebook imports (see below)
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWCGROUP = 0x02000000
@@ -199,33 +202,44 @@ def _reseed() -> None:
     numpy.random.seed()
 
 
-def _child(request: dict, fds: list[int]) -> None:
-    """The confined side of one request: never returns."""
+def _start(request: dict, fds: list[int]) -> int:
+    """Enter new namespaces and start the confined side of one request in them; the pid of its process 1.
+
+    The caller (a request's manager in the server, or :func:`one`) moves into the
+    new mount, IPC, UTS and cgroup namespaces itself (it holds nothing of a
+    kernel's: only its connection to the launcher) and stays outside the new
+    PID namespace, whose process 1 is the child started here
+    (:func:`_init`). One process fewer than a separate child that unshares:
+    each fork copies the server's page tables.
+    """
     from course_grading.confine import Limits
 
+    if request["kind"] not in ("kernel", "worker"):
+        raise ValueError(f"a request for a {request['kind']!r}: only kernels and workers are served")
+    limits = Limits.from_environment()
+    flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS | _CLONE_NEWCGROUP
+    if request["kind"] == "worker":
+        flags |= _CLONE_NEWNET  # the student's code gets no network at all, not even loopback
+    _check(_libc.unshare(flags), "unshare")
+    init = os.fork()
+    if init == 0:
+        _init(request, fds, limits)
+    return init
+
+
+def _init(request: dict, fds: list[int], limits: Any) -> None:
+    """Process 1 of the request's PID namespace: walls in, starts the kernel or worker, reaps; never returns."""
     try:
         os.setsid()
         _die_with_parent()
         # Keep only what the request handed over: for a kernel or a worker, the socket between
         # the two (a kernel's to its launcher) on WORKER_FD; /dev/null for the rest.
-        if request["kind"] not in ("kernel", "worker"):
-            raise ValueError(f"a request for a {request['kind']!r}: only kernels and workers are served")
         null = os.open(os.devnull, os.O_RDWR)
         for std in (0, 1, 2):
             os.dup2(null, std)
         if fds:
             os.dup2(fds[0], WORKER_FD)
         os.closerange(WORKER_FD + 1 if fds else 3, os.sysconf("SC_OPEN_MAX"))
-        limits = Limits.from_environment()
-        flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS | _CLONE_NEWCGROUP
-        if request["kind"] == "worker":
-            flags |= _CLONE_NEWNET  # the student's code gets no network at all, not even loopback
-        _check(_libc.unshare(flags), "unshare")
-        init = os.fork()
-        if init:
-            _, status = os.waitpid(init, 0)
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-        _die_with_parent()
         _wall_in(limits)
         drop_capabilities()
         _prctl(_PR_SET_DUMPABLE, 0)
@@ -287,15 +301,21 @@ def _manage(conn: socket.socket) -> None:
     conn.sendall(b"pid\n")  # the launcher reads this process's pid from the credentials
     if conn.recv(3) != b"go\n":
         os._exit(1)
-    child = os.fork()
-    if child == 0:
-        conn.close()
-        _child(request, fds)
+    try:
+        child = _start(request, fds)
+    except BaseException as error:  # noqa: BLE001 - reported as a child's failure would be
+        os.write(2, f"fork server child: {error!r}\n".encode())
+        conn.sendall(json.dumps({"exit": 70}).encode() + b"\n")
+        os._exit(0)
     for fd in fds:
         os.close(fd)
+    try:  # readable when the child ends: its end is reported at once, not at the next poll
+        ended: list[Any] = [os.pidfd_open(child)]
+    except (AttributeError, OSError):  # (Linux before 5.3)
+        ended = []
     while True:
-        ready, _, _ = select.select([conn], [], [], 0.5)
-        if ready and not conn.recv(1):  # the launcher is gone: so is the kernel
+        ready, _, _ = select.select([conn, *ended], [], [], 0.5)
+        if conn in ready and not conn.recv(1):  # the launcher is gone: so is the kernel
             os.kill(child, signal.SIGKILL)
             os.waitpid(child, 0)
             os._exit(0)
@@ -312,16 +332,33 @@ def serve(listen_fd: int, batch_fd: int) -> None:
     holds: when the batch ends, however it ends, the server ends, and with it
     its sandbox and every kernel in it.
     """
+    import gc
     import importlib
 
     from course_grading import sandbox
 
+    gc.disable()  # no collection while modules load: every object made here lives as long as the server
     sandbox.seed_font_cache()
+    # debugpy (imported by ipykernel.debugger) would warn on stderr, nbgrader's log, about frozen modules.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     for name in PRELOAD:
         importlib.import_module(name)
+    for name in os.environ.get(PRELOAD_ENV, "").split(","):
+        if name.strip():
+            try:
+                importlib.import_module(name.strip())
+            except Exception:  # noqa: BLE001 - a kernel that needs it imports it (and reports what fails)
+                pass
     import matplotlib.font_manager
 
     matplotlib.font_manager.fontManager  # noqa: B018 - build the font list once, here
+    sandbox.one_compute_thread()
+    _warm_tracebacks()
+    # What is loaded now is never garbage: kept out of every collection, in the server and in each child,
+    # whose collections would otherwise walk (and, writing to them, copy) all of the server's objects.
+    gc.collect()
+    gc.freeze()
+    gc.enable()
     listener = socket.socket(fileno=listen_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # managers are reaped by the system
     while True:
@@ -338,6 +375,66 @@ def serve(listen_fd: int, batch_fd: int) -> None:
             finally:
                 os._exit(1)
         conn.close()
+
+
+def notebook_imports(path: Path) -> list[str]:
+    """The modules a (trusted) source notebook imports, for :data:`PRELOAD_ENV`.
+
+    notebook 04 imports torchvision, say, which imports torch._dynamo: about
+    2 s that its fork server then pays once instead of every kernel.
+    """
+    import ast
+
+    import nbformat
+
+    found: list[str] = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.get("cell_type") != "code":
+            continue
+        text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.append(node.module)
+    return sorted({name for name in found if all(part.isidentifier() for part in name.split("."))})
+
+
+def _warm_tracebacks() -> None:
+    """Format one traceback as a grading kernel does, so that no kernel pays for it again.
+
+    The first error of a cell costs a fresh kernel a good part of a second: IPython's
+    traceback formatter imports what it needs, parses the source files of the frames
+    (the course's checks and the grading boundary) and maps every loaded module to
+    its file (:func:`inspect.getmodule`). Each of these is kept in a cache that a
+    forked kernel inherits. Only the server's own code runs here.
+    """
+    import inspect
+
+    import stack_data
+    from IPython.core.ultratb import AutoFormattedTB
+
+    from course_grading import boundary
+    from course_utils import checks
+
+    for module in (checks, boundary):
+        try:
+            stack_data.Source.for_filename(inspect.getfile(module)).tree  # noqa: B018
+        except Exception:  # noqa: BLE001 - a cache left cold only costs time
+            pass
+    try:
+        checks.check_close(0.0, 1.0, name="a warm-up of the traceback formatter")
+    except AssertionError as error:
+        for theme in ("neutral", "linux"):  # IPython's default, and the one its kernels used before 9.0
+            try:
+                AutoFormattedTB(mode="Context", theme_name=theme).structured_traceback(
+                    type(error), error, error.__traceback__)
+            except Exception:  # noqa: BLE001
+                pass
 
 
 def _at(sock: socket.socket, path: str, action: str) -> None:
@@ -465,15 +562,17 @@ def batch(command: list[str]) -> int:
 
 
 def one(request: dict, fd: int) -> int:
-    """A cold kernel or worker: the walls of :func:`_child`, as a warm one gets them, without a server.
+    """A cold kernel or worker: the walls of :func:`_init`, as a warm one gets them, without a server.
 
     Runs as what bubblewrap starts (:func:`course_grading.confine.confined_command`),
     with the fork server's sandbox and capabilities: so a cold process and a
     warm one are walled in by the same code. Returns the child's exit code.
     """
-    child = os.fork()
-    if child == 0:
-        _child(request, [fd])
+    try:
+        child = _start(request, [fd])
+    except BaseException as error:  # noqa: BLE001
+        os.write(2, f"fork server child: {error!r}\n".encode())
+        return 70
     os.close(fd)  # the child holds the socket now: when it ends, the other side sees it
     _, status = os.waitpid(child, 0)
     return os.waitstatus_to_exitcode(status) & 0xFF

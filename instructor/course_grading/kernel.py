@@ -80,7 +80,7 @@ def serve_workers(sock: Any, server: str | None, limits: Any) -> None:
     from course_grading.confine import cap_processes, worker_command
 
     cold: list[subprocess.Popen[bytes]] = []
-    while sock.recv(1):
+    while _asked(sock):
         kernel_end, worker_end = socket.socketpair()
         started = False
         if server:
@@ -100,6 +100,14 @@ def serve_workers(sock: Any, server: str | None, limits: Any) -> None:
         socket.send_fds(sock, [b"w"], [kernel_end.fileno()])
         kernel_end.close()
         cold = [p for p in cold if p.poll() is None]
+
+
+def _asked(sock: Any) -> bool:
+    """Whether the kernel asks for another worker (False once it has closed the socket, or ended)."""
+    try:
+        return bool(sock.recv(1))
+    except OSError:  # the kernel ended without closing it (a reset connection): it asks no more
+        return False
 
 
 def run_confined(argv: list[str], factory: Any) -> int:
@@ -132,6 +140,7 @@ def run_kernel(argv: list[str]) -> None:
     if os.environ.get("COURSE_GRADER_INSIDE") == "1":
         sandbox.seed_font_cache()
     sandbox.resource_limits(limits)  # before any thread starts: every thread and child inherits them
+    sandbox.one_compute_thread()
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance(capture_fd_output=False)
@@ -139,6 +148,7 @@ def run_kernel(argv: list[str]) -> None:
     sandbox.ignore_warnings()  # after IPython's own filters, which show DeprecationWarnings from __main__
     sandbox.single_process_data_loading()
     sandbox.cap_output(app.shell, limits)
+    sandbox.brief_exception_history(app.shell)
     app.start()
 
 

@@ -31,6 +31,7 @@ import ast
 import copy
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,13 @@ def release_version(source: NotebookNode, config: Any = None) -> NotebookNode:
     return nb
 
 
-def screen_answers(source: NotebookNode, submitted: NotebookNode) -> dict[str, Screened]:
-    """{grade_id: what may run} for every answer cell of the source, from the submission's answers."""
+def screen_answers(source: NotebookNode, submitted: NotebookNode,
+                   contexts: dict[str, Context] | None = None) -> dict[str, Screened]:
+    """{grade_id: what may run} for every answer cell of the source, from the submission's answers
+    (``contexts``: :func:`_contexts` of the two, when the caller has them already)."""
     answers = answer_cells(submitted)
     given = {gid: cell.source for gid, cell in answers.items() if gid in _reference_answers(source)}
-    contexts = _contexts(source, submitted)
+    contexts = _contexts(source, submitted) if contexts is None else contexts
     if not allowlist_on():
         return {gid: Screened(text) for gid, text in given.items()}
     return {gid: screen(text, contexts[gid]) for gid, text in given.items()}
@@ -105,13 +108,15 @@ def _read_names(source: str) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
-def _cell_bindings(source: str) -> set[str]:
-    """Names a code cell binds at the top level (IPython magics and shell lines left out)."""
+@lru_cache(maxsize=1024)
+def _cell_bindings(source: str) -> frozenset[str]:
+    """Names a code cell binds at the top level (IPython magics and shell lines left out); kept for each
+    source, as a batch asks for the same notebook's cells once per student."""
     text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
     try:
         tree = parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
+        return frozenset()
     bound: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -120,7 +125,7 @@ def _cell_bindings(source: str) -> set[str]:
             bound.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             bound.update((a.asname or a.name).split(".")[0] for a in node.names)
-    return bound
+    return frozenset(bound)
 
 
 def boundary_source(grade_id: str, answer: str, context: Context, notebook_names: set[str]) -> str:
@@ -181,8 +186,8 @@ def _contexts(source: NotebookNode, submitted: NotebookNode) -> dict[str, Contex
 def rebuild(source: NotebookNode, submitted: NotebookNode, config: Any = None) -> NotebookNode:
     """The notebook to execute: the source's cells, with the submission's screened answers."""
     release = release_version(source, config)
-    screened = screen_answers(source, submitted)
     contexts = _contexts(source, submitted)
+    screened = screen_answers(source, submitted, contexts)
     names = notebook_bindings(source)
     for cell in release.cells:
         if not utils.is_solution(cell):

@@ -49,6 +49,28 @@ def ignore_warnings() -> None:
     warnings.simplefilter("ignore")
 
 
+def one_compute_thread() -> int:
+    """Let torch compute on one thread in this process (``OMP_NUM_THREADS``, when set, says how many).
+
+    ``make grade`` grades ``--jobs`` notebooks at once, each with a kernel and
+    a worker: more threads only contend for the same cores, and OpenMP's
+    waiting threads then slow torch down many times over (a matrix product
+    of a training step took ten times as long on two threads as on one). A
+    notebook that sets one thread itself (``torch.set_num_threads(1)``, as
+    notebook 04 does) sets it in the trusted kernel, never in the worker
+    that runs the answers: this sets it there too, and the results no longer
+    depend on the machine's number of cores.
+    """
+    import torch
+
+    try:
+        threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "1")))
+    except ValueError:
+        threads = 1
+    torch.set_num_threads(threads)
+    return threads
+
+
 def single_process_data_loading() -> None:
     """Make every ``torch.utils.data.DataLoader`` load in this process (``num_workers=0``)."""
     import inspect
@@ -77,6 +99,27 @@ def seed_font_cache(host_cache: Path = Path("/run/host-matplotlib")) -> None:
     if host_cache.is_dir():
         for font_list in host_cache.glob("fontlist-*.json"):
             shutil.copy(font_list, target / font_list.name)
+
+
+def brief_exception_history(shell: Any) -> None:
+    """Keep only an error's name and message in IPython's history, not a second traceback.
+
+    IPython 9 formats the traceback of every failed cell twice: once for the
+    notebook, once more for its history (read only by the ``%notebook`` magic).
+    The formatting is most of the cost of a failed cell (a blank submission
+    fails in nine of them); the notebook's own traceback is not affected.
+    """
+    if not hasattr(shell, "_format_exception_for_storage"):
+        return
+
+    def brief(exception: BaseException, filename: Any = None, running_compiled_code: bool = False) -> dict[str, Any]:
+        try:
+            message = str(exception)
+        except Exception:  # noqa: BLE001 - an exception may fail to print
+            message = ""
+        return {"ename": type(exception).__name__, "evalue": message, "traceback": []}
+
+    shell._format_exception_for_storage = brief
 
 
 class CappedStream:
