@@ -283,7 +283,8 @@ def test_a_student_offline_follows_the_message_and_runs_the_cell_again(tmp_path)
     (env / "bin" / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     (env / "bin" / "python").chmod(0o755)
     (env / ".course-installed.json").write_text(json.dumps({"test": False, "course": str(course)}))
-    environ = {k: v for k, v in os.environ.items() if k != "COURSE_DATA_DIR"}
+    # As a student runs it, from a shell: not inside `make test` (whose MAKELEVEL makes make announce directories).
+    environ = {k: v for k, v in os.environ.items() if k not in ("COURSE_DATA_DIR", "MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     environ.update(CONDA_PREFIX=str(env), CONDA_DEFAULT_ENV="course", PYTHONPATH=str(course))
 
     kernel = subprocess.Popen([sys.executable, "-c", KERNEL, "2"], cwd=course, env=environ, text=True,
