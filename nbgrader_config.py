@@ -46,6 +46,13 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# nbgrader's own feedback pages follow make grade's rules: no hidden test and no value from one, text
+# and images only (the autograded notebooks formgrader shows the instructor keep everything).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "course_grading.preprocessors.SafeFeedback",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
 # The stub a student replaces says what to do when it is run as handed out.
 c.ClearSolutions.code_stub = {
     "python": '# YOUR CODE HERE\n'

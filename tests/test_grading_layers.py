@@ -509,3 +509,24 @@ def test_a_hidden_test_shows_which_check_failed_and_its_hint_never_a_value():
     assert "0.87296" not in hidden_error_text("IndexError", answer) and "IndexError" in hidden_error_text(
         "IndexError", answer)
     assert hidden_error_text("AssertionError", "return w and b detached") == "AssertionError: return w and b detached"
+
+
+def test_nbgraders_own_feedback_gets_the_same_rules():
+    """What SafeFeedback hands nbgrader's generate_feedback: no hidden code, no HTML output, no value of a hidden check."""
+    from course_grading.feedback import hidden_test_lines, safe_notebook
+
+    nb = _graded_notebook()
+    hidden = next(c for c in nb.cells if cell_grade_id(c) == "nb01_sigmoid_hidden_tests")
+    hidden.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a hidden input: 0.123456\n"),
+                      nbformat.v4.new_output("error", ename="AssertionError",
+                                             evalue="sigmoid of z near 30: got 0.5, expected 0.987654.\nHint: tails",
+                                             traceback=["Cell In[7], line 3", "check_close(_p, _expected)"])]
+    safe = safe_notebook(nb)
+    text = nbformat.writes(safe)
+    assert "BEGIN HIDDEN TESTS" not in text and not [line for line in hidden_test_lines(nb) if line in text]
+    assert "alert(1)" not in text and "alert(2)" not in text, "no HTML or JavaScript output (text/plain is escaped)"
+    assert "0.123456" not in text and "0.987654" not in text and "Cell In[" not in text
+    assert "sigmoid of z near 30: not the expected result\\nHint: tails" in text
+    assert "demo output" not in text
+    assert nbformat.writes(nb).count("0.987654") == 1, "the instructor's notebook is not changed"
+    assert [cell_grade_id(c) for c in safe.cells] == [cell_grade_id(c) for c in nb.cells]

@@ -11,11 +11,15 @@ with the allowlist on and off.
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from support.nbgrader_course import read
 
 from course_grading.cells import is_solution
 from course_grading.course import Course
+from course_grading.feedback import hidden_test_lines
 from course_grading.reference import filled_submission
 
 pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
@@ -43,6 +47,14 @@ check_close = check_tensor = lambda *a, **k: None
 '''
 
 
+def _off_by_one(nb):
+    """pairwise_differences one too large: every visible and hidden check_close of it fails with values."""
+    for cell in nb.cells:
+        if is_solution(cell) and "def pairwise_differences" in cell.source:
+            cell.source = "def pairwise_differences(a, b):\n    return a[:, None] - b[None, :] + 1\n"
+    return nb
+
+
 def _attack(nb):
     for cell in nb.cells:
         if is_solution(cell):
@@ -57,6 +69,7 @@ def plain_course(tmp_path_factory, request):
     course.generate()
     course.submit("reference", filled_submission(course.release_path, ASSIGNMENT))
     course.submit("always-equal", _attack(read(course.release_path)))
+    course.submit("off-by-one", _off_by_one(read(course.release_path)))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COURSE_GRADER_ALLOWLIST", request.param)
         result = course.autograde(plain=True)
@@ -83,3 +96,20 @@ def test_plain_autograde_ran_the_rebuilt_notebook(plain_course):
         assert "torch.allclose = " not in text and "The grader did not run this answer" in text
     else:  # it ran, in the worker, and the graded notebook shows it as written
         assert "torch.allclose = " in text and "The grader did not run this answer" not in text
+
+
+def test_plain_generate_feedback_shows_no_hidden_test_or_value_from_one(plain_course):
+    result = plain_course.nbgrader("generate_feedback", ASSIGNMENT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (plain_course.root / "feedback" / "off-by-one" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    text = html.unescape(page)
+    secret = hidden_test_lines(read(plain_course.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
+    assert secret and not [line for line in secret if line in text]
+    assert "BEGIN HIDDEN" not in text and "(hidden tests ran here)" in text
+    # the hidden check says which kind of input failed, never what it expected
+    assert "pairwise_differences of lengths (5, 3): not the expected result" in text
+    assert not re.search(r"pairwise_differences of lengths \(5, 3\): got", text)
+    # the visible check keeps its values, and the page its scores
+    assert re.search(r"pairwise_differences[^\n]*: got ", text)
+    # an error is its one line: a traceback would show the test's source
+    assert "most recent call last" not in text and "Cell In[" not in text

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import copy
 import functools
 import html
 import re
@@ -34,6 +35,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 import mistune
+import nbformat
 from latex2mathml.converter import convert_to_element
 from nbformat.notebooknode import NotebookNode
 
@@ -372,6 +374,61 @@ def _outputs(cell: NotebookNode, errors_only: bool, secret: frozenset[str]) -> l
             elif "text/plain" in data:
                 parts.append(f'<pre class="out">{_text(data["text/plain"], secret)}</pre>')
     return parts
+
+
+def safe_notebook(nb: NotebookNode) -> NotebookNode:
+    """A copy of an autograded notebook with the rules above applied, for nbgrader's own
+    ``generate_feedback`` (:class:`course_grading.preprocessors.SafeFeedback`).
+
+    Cells keep their metadata (nbgrader's scores are read from it); hidden-test
+    regions are cut from the sources; outputs stay only on answer and graded
+    cells, as text and PNG images, with every line of the hidden tests
+    replaced; a hidden test cell keeps only its error, as
+    :func:`hidden_error_text` gives it; an error's traceback becomes its one
+    line (a traceback shows the test's source).
+    """
+    safe = copy.deepcopy(nb)
+    secret = hidden_test_lines(nb)
+    for cell in safe.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        text = cell.get("source", "")
+        source = "".join(text) if isinstance(text, list) else str(text)
+        hidden = BEGIN_HIDDEN in source
+        if hidden:
+            cell.source = strip_hidden_tests(source)
+        shown = is_solution(cell) or bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+        outputs = []
+        for output in cell.get("outputs", [])[:100] if shown else []:
+            kind = output.get("output_type")
+            if kind == "error":
+                if hidden:
+                    line = hidden_error_text(str(output.get("ename", "Error")), str(output.get("evalue", "")))
+                else:
+                    line = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+                line = _plain(line, secret)
+                outputs.append(nbformat.v4.new_output("error", ename=str(output.get("ename", "Error"))[:100],
+                                                      evalue=line, traceback=[line]))
+            elif hidden:
+                continue
+            elif kind == "stream":
+                outputs.append(nbformat.v4.new_output("stream", name="stdout" if output.get("name") != "stderr"
+                                                      else "stderr", text=_plain(output.get("text", ""), secret)))
+            elif kind in ("display_data", "execute_result"):
+                data = output.get("data", {})
+                if "image/png" in data and _png(data["image/png"]):
+                    outputs.append(nbformat.v4.new_output("display_data", data={"image/png": data["image/png"]}))
+                elif "text/plain" in data:
+                    outputs.append(nbformat.v4.new_output("display_data",
+                                                          data={"text/plain": _plain(data["text/plain"], secret)}))
+        cell.outputs = outputs
+        cell.execution_count = None
+    return safe
+
+
+def _plain(text: Any, secret: frozenset[str]) -> str:
+    """``text`` as :func:`_text` gives it, before HTML escaping (nbconvert escapes it)."""
+    return html.unescape(_text(text, secret))
 
 
 NOT_RUN_NOTE = ("The grader did not run this answer, so its tests count no points for now. Why: {reasons}. "

@@ -254,6 +254,20 @@ class RestoreAnswers(NbGraderPreprocessor):
         return cell, resources
 
 
+class SafeFeedback(NbGraderPreprocessor):
+    """What ``nbgrader generate_feedback`` shows a student: the rules of ``make grade``'s feedback
+    (:func:`course_grading.feedback.safe_notebook`): no hidden test, no value from one, no HTML output.
+
+    Listed after ``GetGrades`` in ``GenerateFeedback.preprocessors``; the
+    autograded notebook formgrader shows the instructor is not changed.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        from course_grading.feedback import safe_notebook
+
+        return safe_notebook(nb), resources
+
+
 _NBVAL_MARKER = re.compile(r"[ \t]*#[ \t]*NBVAL_[A-Z_]+[ \t]*$", re.MULTILINE)
 
 
