@@ -487,3 +487,20 @@ def test_what_an_answer_keeps_of_a_hidden_test_never_reaches_a_later_cell(notebo
     ns["f"](2)
     cell[0] = 5
     assert ns["dump"]()[0] == [2] and ns[boundary.NAMESPACE_KEY].generation == 2
+
+
+def test_a_result_keeps_requires_grad_without_a_test_input_behind_it(notebook):
+    """A tensor the answer made that requires grad comes back requiring grad (a leaf); a detached one does not."""
+    ns = notebook("def make(n):\n    return torch.zeros(n, requires_grad=True)\n"
+                  "def made_then_used(n):\n    w = torch.ones(n, requires_grad=True)\n    return w * 2, w.detach()\n"
+                  "def parameter(n):\n    return nn.Parameter(torch.ones(n))\n"
+                  "def integers(n):\n    return torch.arange(n)\n")
+    w = ns["make"](3)
+    assert w.requires_grad and w.is_leaf and w.grad is None and w.dtype == torch.float32
+    twice, detached = ns["made_then_used"](2)
+    assert twice.requires_grad and not detached.requires_grad and torch.equal(twice.detach(), torch.full((2,), 2.0))
+    p = ns["parameter"](2)
+    assert isinstance(p, nn.Parameter) and p.requires_grad
+    assert not ns["integers"](3).requires_grad
+    (twice.sum() + w.sum()).backward()  # the trusted side can differentiate through what came back
+    assert torch.equal(w.grad, torch.ones(3))

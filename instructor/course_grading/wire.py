@@ -206,7 +206,6 @@ class Decoder:
         self._handle = handle
         self._caps = caps
         self._count = 0
-        self.grad_outputs: list[tuple[str, torch.Tensor]] = []  # (key, tensor) that required grad in the worker
         self._made: dict[str, torch.Tensor] = {}
 
     def decode(self, tree: Any, depth: int = 0) -> Any:
@@ -276,7 +275,9 @@ class Decoder:
             made = self._tensors[key]
             if tree["p"]:
                 made = torch.nn.Parameter(made, requires_grad=False)
+            if tree["g"] and made.is_floating_point() and not made.requires_grad:
+                # It required grad in the worker, with no input of the test behind it (those come back as
+                # outputs of the gradient bridge, already requiring grad): here it is a leaf that does.
+                made.requires_grad_(True)
             self._made[key] = made
-            if tree["g"] and made.is_floating_point():
-                self.grad_outputs.append((key, made))
         return made
