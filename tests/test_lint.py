@@ -48,3 +48,30 @@ def test_the_version_is_written_once_and_both_distributions_agree():
     assert grading["version"] == course_utils.__version__, "release the two distributions together"
     names = {student["project"]["name"], grading["name"]}
     assert names == {"logistic-softmax-course", "logistic-softmax-course-grading"}
+
+
+def _code_strings(path) -> list[str]:
+    """The string constants of a module's code: docstrings and comments left out."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def test_the_graders_processes_and_settings_are_named_in_one_module():
+    """Every ``python -m`` the grader starts is built from an imported module, and every COURSE_GRADER_*
+    variable is named in course_grading.processes alone, so the flow can be followed by imports."""
+    from course_grading import processes
+
+    named = {value for name, value in vars(processes).items() if name.isupper() and isinstance(value, str)}
+    assert processes.ALLOWLIST == "COURSE_GRADER_ALLOWLIST" and len(named) >= 12
+    offenders = []
+    for path in sorted(PACKAGES["course_grading"].glob("*.py")):
+        if path.name == "processes.py":
+            continue
+        for text in _code_strings(path):
+            if "COURSE_GRADER" in text or text == "-m":
+                offenders.append(f"{path.name}: {text!r}")
+    assert not offenders, offenders

@@ -28,6 +28,8 @@
   ``python -m course_grading.nbgrader_cli ...``.
 - :mod:`course_grading.preprocessors`: nbgrader preprocessors that keep the verdict out of the student's
   reach.
+- :mod:`course_grading.processes`: How make grade's processes start one another, and the settings they pass
+  on, each named once.
 - :mod:`course_grading.reference`: Submissions built from the reference solution: for checking the grader
   itself.
 - :mod:`course_grading.results`: The results folder of one assignment, merged student by student: nothing in

@@ -47,7 +47,7 @@ from typing import Any
 
 import torch
 
-from course_grading import wire
+from course_grading import processes, wire
 from course_grading.confine import worker_command
 
 NAMESPACE_KEY = "__course_boundary__"
@@ -73,7 +73,7 @@ def _limit_seconds(name: str, default: float) -> float:
 
 def how_workers_run() -> tuple[bool, str]:
     """(confined, explanation): how this machine runs a grading worker."""
-    if os.environ.get("COURSE_GRADER_WORKER_FACTORY_FD"):
+    if os.environ.get(processes.WORKER_FACTORY_FD):
         return True, "workers started by make grade's kernel launcher, each in walls of its own"
     from course_grading.confine import status
 
@@ -90,7 +90,7 @@ _ASKED = 0  # workers asked of the launcher and not yet taken
 def _factory() -> socket.socket | None:
     """The socket to make grade's kernel launcher (``COURSE_GRADER_WORKER_FACTORY_FD``), or None."""
     global _FACTORY
-    factory = os.environ.get("COURSE_GRADER_WORKER_FACTORY_FD")
+    factory = os.environ.get(processes.WORKER_FACTORY_FD)
     if factory and _FACTORY is None:
         _FACTORY = socket.socket(fileno=int(factory))
         _FACTORY.settimeout(60)
@@ -119,7 +119,7 @@ def spawn_worker() -> tuple[socket.socket, subprocess.Popen[bytes] | None]:
     started here would share the kernel's walls (its /tmp, its processes).
     """
     global _ASKED
-    if os.environ.get("COURSE_GRADER_WORKER_FACTORY_FD"):
+    if os.environ.get(processes.WORKER_FACTORY_FD):
         try:
             factory = _factory()
             if factory is None:
@@ -135,7 +135,7 @@ def spawn_worker() -> tuple[socket.socket, subprocess.Popen[bytes] | None]:
         if not fds:
             raise BoundaryError("no worker could be started")
         return socket.socket(fileno=fds[0]), None
-    if os.environ.get("COURSE_GRADER_INSIDE") == "1":
+    if os.environ.get(processes.INSIDE) == "1":
         raise BoundaryError("a grading kernel inside the sandbox has no way to start a worker")
     ours, theirs = socket.socketpair()
     confined, _ = how_workers_run()
@@ -229,8 +229,8 @@ class Boundary:
 
     def __init__(self) -> None:
         self.caps = wire.Caps.from_environment()
-        self.call_seconds = _limit_seconds("COURSE_GRADER_CALL_SECONDS", 120.0)
-        self.budget_seconds = _limit_seconds("COURSE_GRADER_STUDENT_SECONDS", 600.0)
+        self.call_seconds = _limit_seconds(processes.CALL_SECONDS, 120.0)
+        self.budget_seconds = _limit_seconds(processes.STUDENT_SECONDS, 600.0)
         self.spent = 0.0
         self.sock: socket.socket | None = None
         self.process: subprocess.Popen[bytes] | None = None

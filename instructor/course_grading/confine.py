@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from course_grading import forkserver, processes
+
 NOBODY = 65534  # the sandbox's user id inside its own user namespace
 INSTALL_HINT = (
     "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap; "
@@ -71,7 +73,7 @@ class Limits:
         env = os.environ if env is None else env
         values = {}
         for name in cls.__dataclass_fields__:
-            key = f"COURSE_GRADER_{name.upper()}"
+            key = processes.PREFIX + name.upper()
             if key in env:
                 try:
                     values[name] = int(env[key])
@@ -210,7 +212,7 @@ def readable_paths() -> list[Path]:
 
 def font_cache_from_environment() -> Path | None:
     """The grader's matplotlib font cache (``COURSE_GRADER_FONT_CACHE``) that sandboxes are given, if set."""
-    folder = os.environ.get("COURSE_GRADER_FONT_CACHE")
+    folder = os.environ.get(processes.FONT_CACHE)
     return Path(folder) if folder else None
 
 
@@ -248,9 +250,9 @@ def sandbox_command(inner: list[str], limits: Limits, *, files: tuple[tuple[int,
     argv += ["--chdir", "/tmp"]
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
            "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-           "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "COURSE_GRADER_INSIDE": "1"}
+           "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", processes.INSIDE: "1"}
     for key, value in os.environ.items():
-        if key.startswith("COURSE_") and key not in ("COURSE_GRADER_CONFINE", "COURSE_GRADER_FORKSERVER"):
+        if key.startswith("COURSE_") and key not in processes.OUTSIDE_ONLY:
             env[key] = value
     for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if key in os.environ:
@@ -274,7 +276,7 @@ def confined_command(kind: str, fd: int, limits: Limits, *, files: tuple[tuple[i
     a network of its own for a worker, read-only root and ``/dev``, every
     capability dropped). ``connection``: a kernel's connection file, inside.
     """
-    inner = [sys.executable, "-I", "-m", "course_grading.forkserver", "one", kind, str(fd)]
+    inner = processes.module_command(forkserver, "one", kind, str(fd))
     if connection is not None:
         inner.append(connection)
     return sandbox_command(inner, limits, files=files, font_cache=font_cache, capabilities=WALL_CAPABILITIES)
@@ -284,7 +286,9 @@ def worker_command(fd: int, confined: bool) -> list[str]:
     """The command that starts a grading worker on the inherited socket ``fd``; confined (cold, as
     :func:`confined_command` says) when ``confined``."""
     if not confined:
-        return [sys.executable, "-I", "-m", "course_grading.worker", str(fd)]
+        from course_grading import worker  # torch: imported only where a worker starts unconfined
+
+        return processes.module_command(worker, str(fd))
     return confined_command("worker", fd, Limits.from_environment(), font_cache=font_cache_from_environment())
 
 

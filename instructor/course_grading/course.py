@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_grading import confine
+from course_grading import confine, forkserver, nbgrader_cli, processes
 from course_grading.kernel import KERNEL_NAME, install_kernelspec
 from course_utils.layout import REPO, SOLUTIONS, assignments
 
@@ -86,9 +86,9 @@ class Course:
     def nbgrader(self, *args: str, offline: bool = False, warm: bool = False, timeout: float = 3600,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """Run nbgrader here; ``offline``: without a network; ``warm``: beside a fork server of kernels."""
-        command = [sys.executable, "-m", "course_grading.nbgrader_cli", *args]
+        command = processes.module_command(nbgrader_cli, *args, isolated=False)
         if warm:
-            command = [sys.executable, "-m", "course_grading.forkserver", "batch", "--", *command]
+            command = processes.module_command(forkserver, "batch", "--", *command, isolated=False)
         if offline:
             command = confine.offline_command(command)
         return subprocess.run(command, cwd=self.root, env=self.env() | (env or {}), capture_output=True, text=True,
@@ -129,16 +129,17 @@ class Course:
         default unless the environment sets ``COURSE_GRADER_WARM=0``.
         """
         if warm is None:
-            warm = os.environ.get("COURSE_GRADER_WARM", "1") != "0"
+            warm = os.environ.get(processes.WARM, "1") != "0"
         jupyter = self.root / "jupyter"
         install_kernelspec(jupyter)
-        env = {"JUPYTER_PATH": str(jupyter), "COURSE_GRADER_FONT_CACHE": str(font_cache())}
+        env = {"JUPYTER_PATH": str(jupyter), processes.FONT_CACHE: str(font_cache())}
         if self.confined and not plain:
-            env["COURSE_GRADER_CONFINE"] = "1"
+            env[processes.CONFINE] = "1"
             if warm:  # the fork server imports what the notebook imports, once for the batch
-                from course_grading.forkserver import PRELOAD_ENV, notebook_imports
+                from course_grading.forkserver import notebook_imports
 
-                env[PRELOAD_ENV] = ",".join(notebook_imports(self.root / "solutions" / self.assignment / self.notebook))
+                source = self.root / "solutions" / self.assignment / self.notebook
+                env[processes.PRELOAD] = ",".join(notebook_imports(source))
         args = ["autograde", self.assignment, "--force"]
         if not plain:
             args.append(f"--Execute.kernel_name={KERNEL_NAME}")

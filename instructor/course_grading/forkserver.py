@@ -63,14 +63,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-ENV = "COURSE_GRADER_FORKSERVER"
+from course_grading import processes
+
 PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "matplotlib.pyplot",
            "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython",
            "IPython.core.ultratb", "stack_data", "matplotlib_inline.backend_inline", "course_utils.checks",
            "course_utils.data", "course_utils.plots", "course_utils.training", "course_grading.sandbox",
            "course_grading.confine", "course_grading.kernel", "course_grading.boundary", "course_grading.worker",
            "course_grading.feedback", "course_grading.wire", "safetensors.torch", "cloudpickle")
-PRELOAD_ENV = "COURSE_GRADER_PRELOAD"  # more modules, comma-separated: those the notebook imports (see below)
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWCGROUP = 0x02000000
@@ -269,7 +269,7 @@ def _run(request: dict) -> None:
             path = "/tmp/.kernel-connection.json"
             Path(path).write_text(json.dumps(request["connection"]))
         if request.get("factory"):
-            os.environ["COURSE_GRADER_WORKER_FACTORY_FD"] = str(WORKER_FD)
+            os.environ[processes.WORKER_FACTORY_FD] = str(WORKER_FD)
         from course_grading.kernel import run_kernel
 
         sys.argv = [sys.argv[0], "-f", path]
@@ -343,7 +343,7 @@ def serve(listen_fd: int, batch_fd: int) -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     for name in PRELOAD:
         importlib.import_module(name)
-    for name in os.environ.get(PRELOAD_ENV, "").split(","):
+    for name in os.environ.get(processes.PRELOAD, "").split(","):
         if name.strip():
             try:
                 importlib.import_module(name.strip())
@@ -378,7 +378,7 @@ def serve(listen_fd: int, batch_fd: int) -> None:
 
 
 def notebook_imports(path: Path) -> list[str]:
-    """The modules a (trusted) source notebook imports, for :data:`PRELOAD_ENV`.
+    """The modules a (trusted) source notebook imports, for :data:`course_grading.processes.PRELOAD`.
 
     notebook 04 imports torchvision, say, which imports torch._dynamo: about
     2 s that its fork server then pays once instead of every kernel.
@@ -538,8 +538,7 @@ def batch(command: list[str]) -> int:
     listener.listen(16)
     limits = confine.Limits.from_environment()
     batch_read, batch_write = os.pipe()  # the server ends when this process does (see serve)
-    inner = [sys.executable, "-I", "-m", "course_grading.forkserver", "serve", str(listener.fileno()),
-             str(batch_read)]
+    inner = processes.module_command(sys.modules[__name__], "serve", str(listener.fileno()), str(batch_read))
     server_command = confine.sandbox_command(inner, limits, font_cache=confine.font_cache_from_environment(),
                                              capabilities=confine.WALL_CAPABILITIES)
     server = subprocess.Popen(server_command, pass_fds=(listener.fileno(), batch_read),
@@ -548,7 +547,7 @@ def batch(command: list[str]) -> int:
     listener.close()  # only the server holds it now: if it dies, launchers fall back to cold kernels
     os.close(batch_read)
     env = dict(os.environ)
-    env[ENV] = path
+    env[processes.FORKSERVER] = path
     try:
         # nbgrader dies with this process, as it died with bubblewrap before it had a server beside it.
         return subprocess.call(command, env=env, preexec_fn=_die_with_parent)

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from course_grading import processes
+
 KERNEL_NAME = "course-grader"
 
 
@@ -27,7 +29,7 @@ def install_kernelspec(jupyter_dir: Path) -> Path:
     folder = jupyter_dir / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "course_grading.kernel", "-f", "{connection_file}"],
+        "argv": processes.module_command(sys.modules[__name__], "-f", "{connection_file}", isolated=False),
         "display_name": "Python 3 (grading sandbox)",
         "language": "python",
         # The sandbox runs in a session of its own, out of reach of a signal to nbgrader's
@@ -57,7 +59,7 @@ def launch(argv: list[str]) -> int:
 
     limits = Limits.from_environment()
     kernel_side, launcher_side = socket.socketpair()
-    server = os.environ.get("COURSE_GRADER_FORKSERVER")
+    server = os.environ.get(processes.FORKSERVER)
     threading.Thread(target=serve_workers, args=(launcher_side, server, limits), daemon=True).start()
     if server:
         from course_grading.forkserver import launch_kernel
@@ -137,7 +139,7 @@ def run_kernel(argv: list[str]) -> None:
     os.dup2(devnull, 2)
     os.environ.pop("NBGRADER_EXECUTION", None)
     limits = Limits.from_environment()
-    if os.environ.get("COURSE_GRADER_INSIDE") == "1":
+    if os.environ.get(processes.INSIDE) == "1":
         sandbox.seed_font_cache()
     sandbox.resource_limits(limits)  # before any thread starts: every thread and child inherits them
     sandbox.one_compute_thread()
@@ -154,7 +156,7 @@ def run_kernel(argv: list[str]) -> None:
 
 def main() -> None:
     argv = sys.argv[1:]
-    if os.environ.get("COURSE_GRADER_CONFINE") == "1" and os.environ.get("COURSE_GRADER_INSIDE") != "1":
+    if os.environ.get(processes.CONFINE) == "1" and os.environ.get(processes.INSIDE) != "1":
         from course_grading.confine import Limits, cap_processes
 
         cap_processes(Limits.from_environment().processes)

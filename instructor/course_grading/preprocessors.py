@@ -41,6 +41,7 @@ from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearOutput, ClearSolutions, LockCells, NbGraderPreprocessor
 
+from course_grading import processes
 from course_grading.allowlist import Context, Screened, notebook_context, parse, screen
 from course_grading.cells import grade_id, is_solution
 
@@ -80,9 +81,9 @@ def screen_answers(source: NotebookNode, submitted: NotebookNode,
 
 def allowlist_on() -> bool:
     """False when ``COURSE_GRADER_ALLOWLIST=off``: answers go to the worker unscreened (for tests)."""
-    value = os.environ.get("COURSE_GRADER_ALLOWLIST", "on").strip().lower()
+    value = os.environ.get(processes.ALLOWLIST, "on").strip().lower()
     if value not in ("on", "off"):
-        raise ValueError(f"COURSE_GRADER_ALLOWLIST must be 'on' or 'off', got {value!r}")
+        raise ValueError(f"{processes.ALLOWLIST} must be 'on' or 'off', got {value!r}")
     return value == "on"
 
 

@@ -30,6 +30,8 @@ from typing import Any
 
 import torch
 
+from course_grading import processes
+
 _FRAME = struct.Struct(">QQ")
 
 
@@ -49,7 +51,7 @@ class Caps:
     @classmethod
     def from_environment(cls) -> Caps:
         """Caps with the binary part from ``COURSE_GRADER_WIRE_MB`` when set."""
-        value = os.environ.get("COURSE_GRADER_WIRE_MB")
+        value = os.environ.get(processes.WIRE_MB)
         return cls(blob_bytes=int(value) * 2**20) if value else cls()
 
 

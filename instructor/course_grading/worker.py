@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from course_grading import wire
+from course_grading import processes, wire
 
 KEPT_GRAPHS = 64  # results whose gradient the trusted side may still ask for
 
@@ -529,7 +529,7 @@ def main(argv: list[str]) -> int:
     for std in (0, 1, 2):
         os.dup2(devnull, std)
     os.close(devnull)
-    if os.environ.get("COURSE_GRADER_LIMITS", "1") == "1":
+    if os.environ.get(processes.WORKER_LIMITS, "1") == "1":
         from course_grading import sandbox
         from course_grading.confine import Limits
 
