@@ -7,6 +7,8 @@
 - :mod:`course_utils.training`: The training set-up of notebook 04, shared with its tests and the benchmark.
 - :mod:`course_utils.standin`: A synthetic stand-in for Fashion-MNIST, for machines without a network (and the
   tests).
+- :mod:`course_utils.kernels`: Kernels that talk over Unix sockets, so that two kernels starting at once never
+  collide.
 - :mod:`course_utils.layout`: Where things are in a copy of the course repository, defined once.
 - :mod:`course_utils._validation`: Argument checks shared by the course's public functions: one exception
   type, one seed convention.

@@ -12,15 +12,18 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 from support.nbgrader_course import RELEASE, REPO, SOLUTIONS, assignments, read
 
@@ -50,12 +53,12 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 @contextlib.contextmanager
-def _make(target: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def _make(target: str, tmp_path: Path, runtime: Path | None = None) -> Iterator[tuple[str, Path]]:
     """Run `make <target>` on a free port until it answers; yield its URL and its log."""
     port = _free_port()
     log_path = tmp_path / f"{target}.log"
     log = open(log_path, "w+")
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime or tmp_path / "runtime"))
     lab = subprocess.Popen(
         ["make", "--no-print-directory", target, f"PORT={port}", f"LAB_ARGS=--IdentityProvider.token={TOKEN}"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -182,3 +185,48 @@ def test_make_instructor_serves_formgrader_and_the_solutions(tmp_path):
         served = [cell["source"] for cell in json.loads(body)["content"]["cells"]]
         source = [cell.source for cell in read(SOLUTIONS / first / f"{first}.ipynb").cells]
         assert served == source
+
+
+def _validate_config(runtime: Path) -> dict:
+    """The kernel settings nbgrader's Validate gets in make lab: its config loaded as its handler loads it."""
+    code = ("import json, os\nfrom nbgrader.apps import NbGrader\nfrom jupyter_core.paths import jupyter_config_path\n"
+            "app = NbGrader()\napp.config_file_paths.append([os.getcwd(), *jupyter_config_path()])\n"
+            "app.load_config_file()\nkm = app.config.KernelManager\n"
+            "print(json.dumps({'transport': km.get('transport'), 'ip': km.get('ip')}))")
+    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(REPO / "jupyter_config" / "student"),
+               JUPYTER_RUNTIME_DIR=str(runtime))
+    result = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-c", code], cwd=REPO / "notebooks", env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_kernels_of_the_lab_and_of_validate_use_unix_sockets_and_several_validates_run_at_once(tmp_path):
+    """No port race: the lab's kernels and Validate's talk over Unix sockets, and four Validates at once all pass."""
+    from course_grading.reference import filled_submission
+
+    runtime = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: a socket's path has at most 104 bytes
+    try:
+        with _make("lab", tmp_path, runtime) as (base, _):
+            request = urllib.request.Request(f"{base}/api/kernels", data=b"{}", method="POST",
+                                             headers={"Authorization": f"token {TOKEN}"})
+            with urllib.request.urlopen(request, timeout=60) as response:
+                kernel = json.loads(response.read())
+            info = json.loads((runtime / f"kernel-{kernel['id']}.json").read_text())
+            assert info["transport"] == "ipc" and info["ip"].startswith(str(runtime)), info
+            settings = _validate_config(runtime)
+            assert settings["transport"] == "ipc" and settings["ip"].startswith(str(runtime / "validate-")), settings
+            first = assignments()[0]
+            nb = filled_submission(RELEASE / first / f"{first}.ipynb", first)
+            env = dict(os.environ, JUPYTER_CONFIG_PATH=str(REPO / "jupyter_config" / "student"),
+                       JUPYTER_RUNTIME_DIR=str(runtime))
+            runs = []
+            for i in range(4):
+                nbformat.write(nb, tmp_path / f"copy{i}.ipynb")
+                runs.append(subprocess.Popen([str(REPO / ".venv" / "bin" / "nbgrader"), "validate", f"copy{i}.ipynb"],
+                                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                             text=True))
+            outputs = [run.communicate(timeout=600)[0] for run in runs]
+            assert all("Success! Your notebook passes all the tests." in out for out in outputs), outputs
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
