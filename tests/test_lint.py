@@ -75,3 +75,15 @@ def test_the_graders_processes_and_settings_are_named_in_one_module():
             if "COURSE_GRADER" in text or text == "-m":
                 offenders.append(f"{path.name}: {text!r}")
     assert not offenders, offenders
+
+
+def test_the_grader_parses_python_only_through_the_thread_safe_parse():
+    """CPython 3.11's ast.parse fails now and then when threads parse at once ("AST constructor recursion
+    depth mismatch"), and make grade grades batches in threads: every parse goes through allowlist.parse."""
+    offenders = []
+    for path in sorted(PACKAGES["course_grading"].glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "parse"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "ast"):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert [where.split(":")[0] for where in offenders] == ["allowlist.py"], offenders
