@@ -13,6 +13,8 @@ _NB01_GRADIENT = ("    residual = sigmoid(X @ w + b) - y\n    grad_w = X.T @ res
 _SIGMOID = {"nb01_sigmoid_tests", "nb01_sigmoid_hidden_tests"}
 _BCE = {"nb01_bce_tests", "nb01_bce_hidden_tests"}
 _GRADIENT = {"nb01_gradient_tests", "nb01_gradient_hidden_tests"}
+_KL = {"nb01_kl_divergence_tests", "nb01_kl_divergence_hidden_tests"}
+_NB01_KL = "    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)"
 
 WRONG = [
     _wrong(NB01, "sigmoid-overflow", "5: exp(z) / (1 + exp(z)) is inf/inf = nan for z > 88",
@@ -175,4 +177,33 @@ WRONG = [
            "    grad_w = torch.zeros(X.shape[1])\n    for x_i, r_i in zip(X, residual):\n"
            "        grad_w += r_i * x_i\n    grad_w = grad_w / len(X)\n",
            _GRADIENT, hint="the gradient keeps the dtype of X"),
+    # kl_divergence
+    _wrong(NB01, "kl-zero-log-zero", "p * log(p / q) as written: 0 * log 0 is nan for an outcome p never gives",
+           "nb01_kl_divergence", _NB01_KL, "    return (p * torch.log(p / q)).sum(dim=-1)",
+           _KL, hint="A term with p_j = 0 counts 0"),
+    _wrong(NB01, "kl-swapped", "KL(q || p) for KL(p || q): the model's distribution weighs the terms",
+           "nb01_kl_divergence", _NB01_KL, "    return (torch.xlogy(q, q) - torch.xlogy(q, p)).sum(dim=-1)",
+           _KL, hint="p, not q, weighs the terms"),
+    _wrong(NB01, "kl-ratio-inverted", "log(q / p) for log(p / q): minus the divergence",
+           "nb01_kl_divergence", _NB01_KL, "    return (torch.xlogy(p, q) - torch.xlogy(p, p)).sum(dim=-1)",
+           _KL, hint="the log of p_j / q_j, not of q_j / p_j"),
+    _wrong(NB01, "kl-mean", "a mean over the outcomes for the sum: the divergence divided by k",
+           "nb01_kl_divergence", _NB01_KL, "    return (torch.xlogy(p, p) - torch.xlogy(p, q)).mean(dim=-1)",
+           _KL, hint="a sum, not a mean"),
+    _wrong(NB01, "kl-sum-all", "one number for the whole batch: a sum over every element",
+           "nb01_kl_divergence", _NB01_KL, "    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum()",
+           _KL, hint="one value per distribution"),
+    _wrong(NB01, "kl-first-dimension", "a sum over the first dimension: right only for a single 1-D distribution",
+           "nb01_kl_divergence", _NB01_KL, "    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=0)",
+           _KL, hint="sum over the last dimension only"),
+    _wrong(NB01, "kl-second-dimension", "a sum over dimension 1: right for 2-D input, wrong with more leading dimensions",
+           "nb01_kl_divergence", _NB01_KL, "    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=1)",
+           _KL, hint="sum over the last one only (dim=-1)"),
+    _wrong(NB01, "kl-library-nan", "F.kl_div(log q, p) as it is: nan where p_j = q_j = 0 (0 * (0 - log 0))",
+           "nb01_kl_divergence", _NB01_KL, "    return F.kl_div(torch.log(q), p, reduction=\"none\").sum(-1)",
+           _KL, hint="an outcome that both rule out counts 0"),
+    _wrong(NB01, "kl-clamped-q", "q clamped from below: a finite divergence where q rules out an outcome p allows",
+           "nb01_kl_divergence", _NB01_KL,
+           "    return (torch.xlogy(p, p) - torch.xlogy(p, q.clamp_min(1e-12))).sum(dim=-1)",
+           _KL, hint="do not clamp q"),
 ]
