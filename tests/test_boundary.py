@@ -504,3 +504,19 @@ def test_a_result_keeps_requires_grad_without_a_test_input_behind_it(notebook):
     assert not ns["integers"](3).requires_grad
     (twice.sum() + w.sum()).backward()  # the trusted side can differentiate through what came back
     assert torch.equal(w.grad, torch.ones(3))
+
+
+def test_a_write_through_data_reaches_the_tests_tensor(notebook):
+    """p.data -= lr * v changes p without its version counter: the test still sees the new values."""
+    ns = notebook("def step(params, velocities, lr):\n    for p, v in zip(params, velocities):\n"
+                  "        p.data -= lr * v\n        v.data.mul_(0.5)\n"
+                  "def untouched(p):\n    return float(p.data.sum())\n")
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = torch.tensor(0.5)
+    v_w, v_b = torch.ones(2), torch.tensor(2.0)
+    ns["step"]([w, b], [v_w, v_b], 0.1)
+    assert torch.equal(w.detach(), torch.tensor([0.9, 1.9])) and w.requires_grad and w.is_leaf
+    assert torch.equal(b, torch.tensor(0.3))
+    assert torch.equal(v_w, torch.full((2,), 0.5)) and torch.equal(v_b, torch.tensor(1.0))
+    nan = torch.tensor([float("nan"), 1.0])
+    assert ns["untouched"](nan) != 0 and nan.isnan()[0] and nan._version == 0, "an unchanged tensor is not written"

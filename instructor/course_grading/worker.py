@@ -59,6 +59,9 @@ class _Request:
     def __init__(self) -> None:
         self.tensors: list[torch.Tensor] = []
         self.versions: list[tuple[int, Any, int]] = []
+        # A copy of each tensor that crossed with its data: a write through .data (p.data -= lr * v) changes
+        # a tensor without its version counter, and the test must see it as it would in one process.
+        self.copies: list[torch.Tensor | None] = []
         self.generators: list[torch.Generator] = []
         self.optimizers: dict[int, Any] = {}
         self.modules: dict[int, Any] = {}
@@ -86,6 +89,7 @@ def _load_payload(outer: dict[str, Any], request: _Request, worker: Worker) -> t
             tensor = worker.cache[key]
             request.tensors.append(tensor)
             request.versions.append((tensor._version, tensor.grad, _version(tensor.grad)))
+            request.copies.append(None)  # a big data set: only its version counter tells a change
             continue
         tensor = data  # unpickled just now: nobody else holds it
         if key is not None:
@@ -98,6 +102,7 @@ def _load_payload(outer: dict[str, Any], request: _Request, worker: Worker) -> t
             tensor.grad = grad.clone()
         request.tensors.append(tensor)
         request.versions.append((tensor._version, tensor.grad, _version(tensor.grad)))
+        request.copies.append(None if key is not None else tensor.detach().clone())
     for state in outer["generators"]:
         generator = torch.Generator()
         generator.set_state(state)
@@ -393,9 +398,10 @@ class Worker:
     def sync(self, encoder: wire.Encoder, skip_grads: bool) -> Any:
         request = _CURRENT
         tensors = []
-        for index, (tensor, (version, grad, grad_version)) in enumerate(zip(request.tensors, request.versions)):
+        for index, (tensor, (version, grad, grad_version), copy) in enumerate(
+                zip(request.tensors, request.versions, request.copies)):
             changed: dict[str, Any] = {}
-            if tensor._version != version:
+            if tensor._version != version or (copy is not None and not _same(tensor, copy)):
                 changed["data"] = encoder.tensor(tensor.detach())
             if not skip_grads and (tensor.grad is not grad or _version(tensor.grad) != grad_version):
                 changed["grad"] = None if tensor.grad is None else encoder.tensor(tensor.grad.detach())
@@ -474,6 +480,14 @@ class _SourceEncoder(wire.Encoder):
         if self.recording:
             self.sources.setdefault(tree["T"], value)
         return tree
+
+
+def _same(tensor: torch.Tensor, copy: torch.Tensor) -> bool:
+    """Whether ``tensor`` still holds what ``copy`` does (nan equal to nan): its shape, dtype and values."""
+    value = tensor.detach()
+    return value.shape == copy.shape and value.dtype == copy.dtype and bool(
+        torch.equal(value, copy) or (value.is_floating_point() and torch.allclose(value, copy, rtol=0, atol=0,
+                                                                                  equal_nan=True)))
 
 
 def _version(tensor: torch.Tensor | None) -> int:
