@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 
@@ -108,3 +109,42 @@ def test_strip_test_markers_removes_only_nbval_comments(source, expected):
     from course_grading.preprocessors import strip_test_markers
 
     assert strip_test_markers(source) == expected
+
+
+def _interpolated_values(region: str) -> list[str]:
+    """What a hidden-test region's own messages interpolate beyond the kind of input: each f-string of an
+    ``assert`` message may name loop variables (the input's label or size) and ``type(x).__name__``, nothing
+    computed from the answer (the feedback shows these messages whole)."""
+    tree = ast.parse(region)
+    labels = {name.id for node in ast.walk(tree) if isinstance(node, (ast.For, ast.comprehension))
+              for name in ast.walk(node.target) if isinstance(name, ast.Name)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert) and isinstance(node.msg, ast.JoinedStr):
+            for part in node.msg.values:
+                if not isinstance(part, ast.FormattedValue):
+                    continue
+                value = part.value
+                allowed = (isinstance(value, ast.Name) and value.id in labels) or (
+                    isinstance(value, ast.Attribute) and value.attr == "__name__" and isinstance(value.value, ast.Call)
+                    and isinstance(value.value.func, ast.Name) and value.value.func.id == "type")
+                if not allowed:
+                    found.append(ast.unparse(value))
+    return found
+
+
+def test_hidden_tests_own_messages_show_no_value_of_the_answer(assignment):
+    """A hidden test's message says what kind of input failed, never what the answer gave on it."""
+    nb = read(SOLUTIONS / assignment / notebook_name(assignment))
+    offenders = []
+    for cell in nb.cells:
+        for region in re.findall(rf"{HIDDEN_MARKERS[0]}\n(.*?){HIDDEN_MARKERS[1]}", cell.source, re.S):
+            offenders += [f"{cell.metadata.get('nbgrader', {}).get('grade_id')}: {{{v}}}"
+                          for v in _interpolated_values(region)]
+    assert not offenders, offenders
+
+
+def test_the_hidden_message_rule_tells_a_label_from_a_value():
+    region = ("for _n in (1, 2):\n    _r = f(_n)\n    assert _r.ok, f'f of {_n} items: {type(_r).__name__}'\n"
+              "assert g(), f'g gave {_r.tolist()} and {_r}'\n")
+    assert _interpolated_values(region) == ["_r.tolist()", "_r"]

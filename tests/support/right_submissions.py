@@ -25,6 +25,14 @@ class RightSubmission:
 
 
 RIGHT = [
+    RightSubmission("01_sigmoid_bce", "kl-where", "nb01_kl_divergence",
+                    "    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)",
+                    "    terms = torch.where(p > 0, p * (torch.log(p) - torch.log(q)), torch.zeros_like(p))\n"
+                    "    return terms.sum(dim=-1)"),
+    RightSubmission("01_sigmoid_bce", "kl-library-kl-div-masked", "nb01_kl_divergence",
+                    "    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)",
+                    "    terms = F.kl_div(torch.log(q), p, reduction=\"none\")\n"
+                    "    return torch.where(p > 0, terms, torch.zeros_like(terms)).sum(-1)"),
     RightSubmission("01_sigmoid_bce", "sigmoid-float-literals", "nb01_sigmoid",
                     "e / (1 + e), 1 / (1 + e)", "e / (1.0 + e), 1.0 / (1.0 + e)"),
     RightSubmission("03_nn_module", "train-float-of-loss", "nb03_train",
@@ -79,12 +87,27 @@ RIGHT = [
                     "    w.grad = None\n    b.grad = None\n",
                     "    grad_w, grad_b = torch.autograd.grad(loss, (w, b))\n    with torch.no_grad():\n"
                     "        w -= lr * grad_w\n        b -= lr * grad_b\n"),
-    RightSubmission("02_gradient_descent", "train-item", "nb02_train",
+    RightSubmission("02_gradient_descent", "train-step-float-as-is", "nb02_train",
                     "total += float(step(X_batch, y_batch, w, b, lr)) * len(X_batch)",
-                    "total += step(X_batch, y_batch, w, b, lr).item() * len(X_batch)"),
+                    "total += step(X_batch, y_batch, w, b, lr) * len(X_batch)"),
+    RightSubmission("02_gradient_descent", "step-float-of-loss", "nb02_sgd_step",
+                    "    return loss.item()", "    return float(loss)"),
+    RightSubmission("02_gradient_descent", "l2-dot-product", "nb02_loss_and_gradient",
+                    "bce_loss(p, y) + l2 / 2 * (w ** 2).sum()", "bce_loss(p, y) + 0.5 * l2 * torch.dot(w, w)"),
     RightSubmission("04_softmax_fashion_mnist", "grad-index-subtract", "nb04_softmax_gradient",
                     "    residual = (probs - F.one_hot(y, probs.shape[1]).to(probs.dtype)) / len(y)\n",
                     "    residual = probs.clone()\n    residual[torch.arange(len(y)), y] -= 1\n    residual = residual / len(y)\n"),
+    # a gradient checker that never writes into x (x + h e_i as a new tensor), and a loop that broadcasts
+    RightSubmission("04_softmax_fashion_mnist", "gradcheck-step-tensor", "nb04_grad_check",
+                    "        old = flat[i].item()\n        flat[i] = old + h\n        f_plus = float(f(x64))\n"
+                    "        flat[i] = old - h\n        f_minus = float(f(x64))\n"
+                    "        flat[i] = old  # put the entry back before the next one\n",
+                    "        step = torch.zeros(x.numel(), dtype=torch.float64)\n        step[i] = h\n"
+                    "        step = step.reshape(x.shape)\n"
+                    "        f_plus, f_minus = float(f(x64 + step)), float(f(x64 - step))\n"),
+    RightSubmission("04_softmax_fashion_mnist", "loop-broadcast-one-hot", "nb04_softmax_gradient_loop",
+                    "        p_i[y_i] -= 1  # minus its one-hot label\n        grad_W += torch.outer(x_i, p_i)\n",
+                    "        p_i = p_i - F.one_hot(y_i, len(b)).to(p_i.dtype)\n        grad_W += x_i[:, None] * p_i\n"),
     RightSubmission("03_nn_module", "predict-where", "nb03_predict",
                     "    return (logits >= 0).float()", "    return torch.where(logits >= 0, 1.0, 0.0)"),
     # np.mean returns numpy.float64, a subclass of float: a Python float as the exercises ask
@@ -146,6 +169,20 @@ RIGHT = [
     # the visible checks ask for a batch of one and for the given generator's order, not for one idiom
     RightSubmission("03_nn_module", "module-index-column", "nb03_module",
                     "return self.linear(X).squeeze(-1)", "return self.linear(X)[:, 0]"),
+    # parameter groups with the decay as SGD's default, or lr in every group; momentum with copy_ and add_
+    RightSubmission("03_nn_module", "optimizer-default-decay-bias-zero", "nb03_make_optimizer",
+                    '[{"params": [model.linear.weight], "weight_decay": weight_decay},\n'
+                    '                            {"params": [model.linear.bias], "weight_decay": 0.0}], lr=lr)',
+                    '[{"params": [model.linear.weight]}, {"params": [model.linear.bias], "weight_decay": 0}],\n'
+                    '                           lr=lr, weight_decay=weight_decay)'),
+    RightSubmission("03_nn_module", "optimizer-bias-first-lr-per-group", "nb03_make_optimizer",
+                    '[{"params": [model.linear.weight], "weight_decay": weight_decay},\n'
+                    '                            {"params": [model.linear.bias], "weight_decay": 0.0}], lr=lr)',
+                    '[{"params": [model.linear.bias], "lr": lr, "weight_decay": 0.0},\n'
+                    '                            {"params": [model.linear.weight], "lr": lr, "weight_decay": weight_decay}])'),
+    RightSubmission("03_nn_module", "momentum-copy-and-add-alpha", "nb03_momentum_step",
+                    "            v.mul_(momentum).add_(p.grad)\n            p -= lr * v",
+                    "            v.copy_(momentum * v + p.grad)\n            p.add_(v, alpha=-lr)"),
     RightSubmission("02_gradient_descent", "train-own-permutation", "nb02_train",
                     "        for X_batch, y_batch in minibatches(X, y, batch_size=batch_size, generator=generator):\n",
                     "        order = torch.randperm(len(X), generator=generator)\n"

@@ -8,9 +8,16 @@ _NB02_GRAD_W = "grad_w = X.T @ residual / X.shape[0]"
 _NB02_LOSS = "    loss = bce_loss(p, y)"
 _NB02_MEAN = "correct.float().mean().item()"
 _NB02_BATCHES = "minibatches(X, y, batch_size=batch_size, generator=generator)"
-_NB02_HAND_GRADIENT = ("    p = sigmoid(X @ w + b)\n    loss = bce_loss(p, y)\n    residual = p - y\n"
-                       "    grad_w = X.T @ residual / X.shape[0]\n    grad_b = residual.mean()\n"
+_NB02_HAND_GRADIENT = ("    p = sigmoid(X @ w + b)\n    loss = bce_loss(p, y) + l2 / 2 * (w ** 2).sum()\n"
+                       "    residual = p - y\n"
+                       "    grad_w = X.T @ residual / X.shape[0] + l2 * w\n    grad_b = residual.mean()\n"
                        "    return loss, grad_w, grad_b")
+_NB02_PENALTY = "bce_loss(p, y) + l2 / 2 * (w ** 2).sum()"
+_NB02_PENALTY_GRAD = "grad_w = X.T @ residual / X.shape[0] + l2 * w"
+_NB02_L2_BLOCK = ("    loss = bce_loss(p, y) + l2 / 2 * (w ** 2).sum()\n    residual = p - y\n"
+                  "    grad_w = X.T @ residual / X.shape[0] + l2 * w\n    grad_b = residual.mean()\n")
+_NB02_STEP_BODY = ("    loss = bce_loss(sigmoid(X @ w + b), y)\n    loss.backward()\n    with torch.no_grad():\n"
+                   "        w -= lr * w.grad\n        b -= lr * b.grad\n    w.grad = None\n    b.grad = None\n")
 
 WRONG = [
     # predict_proba
@@ -87,10 +94,41 @@ WRONG = [
     _wrong(NB02, "gradient-autograd", "the gradients from autograd, not from the formulas (passed every test before)",
            "nb02_loss_and_gradient", _NB02_HAND_GRADIENT,
            "    w = w.detach().requires_grad_(True)\n    b = b.detach().requires_grad_(True)\n    z = X @ w + b\n"
-           "    grad_w, grad_b = torch.autograd.grad(F.binary_cross_entropy_with_logits(z, y), (w, b))\n"
-           "    return bce_loss(sigmoid(z.detach()), y), grad_w, grad_b",
+           "    penalised = F.binary_cross_entropy_with_logits(z, y) + l2 / 2 * (w ** 2).sum()\n"
+           "    grad_w, grad_b = torch.autograd.grad(penalised, (w, b))\n"
+           "    return penalised.detach(), grad_w, grad_b",
            {"nb02_loss_and_gradient_tests", "nb02_loss_and_gradient_hidden_tests"},
            hint="compute the gradients from the formulas above"),
+    # loss_and_gradient: the L2 penalty
+    _wrong(NB02, "l2-bias-regularised", "the bias regularised too: b ** 2 in the penalty and l2 * b in its gradient",
+           "nb02_loss_and_gradient", _NB02_L2_BLOCK,
+           "    loss = bce_loss(p, y) + l2 / 2 * ((w ** 2).sum() + b ** 2)\n    residual = p - y\n"
+           "    grad_w = X.T @ residual / X.shape[0] + l2 * w\n    grad_b = residual.mean() + l2 * b\n",
+           {"nb02_loss_and_gradient_tests", "nb02_loss_and_gradient_hidden_tests"},
+           hint="the bias regularised too"),
+    _wrong(NB02, "l2-gradient-missing", "the penalty added to the loss only: l2 * w missing from the gradient",
+           "nb02_loss_and_gradient", _NB02_PENALTY_GRAD, "grad_w = X.T @ residual / X.shape[0]",
+           {"nb02_loss_and_gradient_tests", "nb02_loss_and_gradient_hidden_tests"},
+           hint="the gradient of the penalty (l2/2)*||w||^2 is l2 times w"),
+    _wrong(NB02, "l2-no-half", "the penalty l2 * ||w||^2 without the 1/2, with the gradient l2 * w of the other one",
+           "nb02_loss_and_gradient", _NB02_PENALTY, "bce_loss(p, y) + l2 * (w ** 2).sum()",
+           {"nb02_loss_and_gradient_tests", "nb02_loss_and_gradient_hidden_tests"},
+           hint="l2/2 times the sum of the squared weights: the factor 1/2 included"),
+    _wrong(NB02, "l2-gradient-doubled", "the gradient 2 * l2 * w of l2 * ||w||^2 while the loss has (l2/2) * ||w||^2",
+           "nb02_loss_and_gradient", _NB02_PENALTY_GRAD, "grad_w = X.T @ residual / X.shape[0] + 2 * l2 * w",
+           {"nb02_loss_and_gradient_tests", "nb02_loss_and_gradient_hidden_tests"},
+           hint="(the 1/2 cancels the 2 of the square)"),
+    _wrong(NB02, "l2-penalty-with-bias", "the penalty computed on w and b together (its gradient right)",
+           "nb02_loss_and_gradient", _NB02_PENALTY,
+           "bce_loss(p, y) + l2 / 2 * (torch.cat([w, b.reshape(1)]) ** 2).sum()",
+           {"nb02_loss_and_gradient_tests", "nb02_loss_and_gradient_hidden_tests"},
+           hint="the bias left out of the penalty"),
+    _wrong(NB02, "l2-ignored", "the l2 argument ignored: no penalty at all",
+           "nb02_loss_and_gradient", _NB02_L2_BLOCK,
+           "    loss = bce_loss(p, y)\n    residual = p - y\n    grad_w = X.T @ residual / X.shape[0]\n"
+           "    grad_b = residual.mean()\n",
+           {"nb02_loss_and_gradient_tests", "nb02_loss_and_gradient_hidden_tests"},
+           hint="the penalised loss is the mean BCE plus l2/2 times the sum of the squared weights"),
     # sgd_step
     _wrong(NB02, "step-no-zero-grad", "7: gradients never reset, so every step adds up all earlier gradients",
            "nb02_sgd_step", "    w.grad = None\n    b.grad = None\n", "",
@@ -109,18 +147,25 @@ WRONG = [
            "nb02_sgd_step", "loss = bce_loss(sigmoid(X @ w + b), y)", "loss = bce_loss(sigmoid(X @ w - b), y)",
            {"nb02_sgd_step_tests", "nb02_sgd_step_hidden_tests"},
            hint="is the bias added to the score"),
-    _wrong(NB02, "step-loss-attached", "the loss returned with its graph attached",
-           "nb02_sgd_step", "    return loss.detach()", "    return loss",
+    _wrong(NB02, "step-loss-attached", "the loss tensor returned, graph attached, not a Python float",
+           "nb02_sgd_step", "    return loss.item()", "    return loss",
            {"nb02_sgd_step_tests", "nb02_sgd_step_hidden_tests"},
-           hint="still requires grad: return it detached from the graph"),
-    _wrong(NB02, "step-loss-rewrapped", "the loss returned as a new tensor made from its value: float32 for float64 data",
-           "nb02_sgd_step", "    return loss.detach()", "    return torch.tensor(loss.item())",
+           hint="sgd_step must return the loss as a Python float, got Tensor"),
+    _wrong(NB02, "step-loss-tensor", "the loss returned as a detached 0-d tensor, not a Python float",
+           "nb02_sgd_step", "    return loss.item()", "    return loss.detach()",
            {"nb02_sgd_step_tests", "nb02_sgd_step_hidden_tests"},
-           hint="a new tensor made from its value is float32"),
+           hint="returns the batch loss as a number"),
     _wrong(NB02, "step-loss-after-update", "the loss computed again after the update, not the one before it",
-           "nb02_sgd_step", "    return loss.detach()", "    return bce_loss(sigmoid(X @ w + b), y).detach()",
+           "nb02_sgd_step", "    return loss.item()", "    return bce_loss(sigmoid(X @ w + b), y).item()",
            {"nb02_sgd_step_tests", "nb02_sgd_step_hidden_tests"},
            hint="return the loss computed before the update"),
+    _wrong(NB02, "step-zero-grad-before-backward",
+           "7: gradients zeroed at the top of the step with .grad.data.zero_(): None before the first backward()",
+           "nb02_sgd_step", _NB02_STEP_BODY,
+           "    w.grad.data.zero_()\n    b.grad.data.zero_()\n    loss = bce_loss(sigmoid(X @ w + b), y)\n"
+           "    loss.backward()\n    with torch.no_grad():\n        w -= lr * w.grad\n        b -= lr * b.grad\n",
+           {"nb02_sgd_step_tests", "nb02_sgd_step_hidden_tests"},
+           hint="before the first backward() there is no gradient to reset"),
     _wrong(NB02, "step-bias-grad-not-reset", "7: only w.grad reset, so b's gradients add up over the steps",
            "nb02_sgd_step", "    b.grad = None\n", "",
            {"nb02_sgd_step_tests", "nb02_sgd_step_hidden_tests"},
@@ -156,10 +201,21 @@ WRONG = [
            "nb02_train", _NB02_BATCHES, "minibatches(X, y, batch_size=batch_size, seed=0)",
            {"nb02_train_tests", "nb02_train_hidden_tests"},
            hint="shuffle them anew every epoch"),
+    _wrong(NB02, "train-restart-every-epoch", "w and b made anew at the start of every epoch: only the last one counts",
+           "nb02_train", "    losses = []\n    for epoch in range(n_epochs):\n",
+           "    losses = []\n    for epoch in range(n_epochs):\n"
+           "        w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)\n"
+           "        b = torch.zeros((), dtype=X.dtype, requires_grad=True)\n",
+           {"nb02_train_tests", "nb02_train_hidden_tests"},
+           hint="start from w = 0 and b = 0 once, before the first epoch"),
     _wrong(NB02, "train-float32-params", "w and b created in float32 whatever the dtype of X",
            "nb02_train", "    w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)\n"
                          "    b = torch.zeros((), dtype=X.dtype, requires_grad=True)\n",
            "    w = torch.zeros(X.shape[1], requires_grad=True)\n    b = torch.zeros((), requires_grad=True)\n",
            {"nb02_train_tests", "nb02_train_hidden_tests"},
            hint="make w and b in the dtype of X"),
+    _wrong(NB02, "train-returns-attached", "w and b returned as the leaves that require grad, not detached",
+           "nb02_train", "    return w.detach(), b.detach(), losses", "    return w, b, losses",
+           {"nb02_train_tests", "nb02_train_hidden_tests"},
+           hint="return them detached, as the docstring says"),
 ]

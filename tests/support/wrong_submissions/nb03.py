@@ -3,6 +3,9 @@
 from . import wrong as _wrong
 
 NB03 = "03_nn_module"
+_NB03_OPTIMIZER = ('    return torch.optim.SGD([{"params": [model.linear.weight], "weight_decay": weight_decay},\n'
+                   '                            {"params": [model.linear.bias], "weight_decay": 0.0}], lr=lr)')
+_NB03_MOMENTUM = "            v.mul_(momentum).add_(p.grad)\n            p -= lr * v"
 
 WRONG = [
     # Exercise 1: the module
@@ -118,4 +121,70 @@ WRONG = [
            "nb03_predict", "return (logits >= 0).float()", "return torch.round(torch.sigmoid(logits))",
            {"nb03_predict_tests", "nb03_predict_hidden_tests"},
            hint="a logit of exactly 0 (p = 0.5) belongs to class 1"),
+    # Exercise 4: weight decay with parameter groups
+    _wrong(NB03, "optimizer-decays-bias", "weight_decay given for all parameters: the bias is decayed too",
+           "nb03_make_optimizer", _NB03_OPTIMIZER,
+           "    return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)",
+           {"nb03_make_optimizer_tests", "nb03_make_optimizer_hidden_tests"},
+           hint="the bias is decayed too"),
+    _wrong(NB03, "optimizer-no-weight-decay", "the weight's group without weight_decay: nothing is decayed",
+           "nb03_make_optimizer", '{"params": [model.linear.weight], "weight_decay": weight_decay}',
+           '{"params": [model.linear.weight]}',
+           {"nb03_make_optimizer_tests", "nb03_make_optimizer_hidden_tests"},
+           hint="the weight is not decayed"),
+    _wrong(NB03, "optimizer-bias-left-out", "the bias left out of the optimiser entirely: it is never updated",
+           "nb03_make_optimizer", _NB03_OPTIMIZER,
+           '    return torch.optim.SGD([{"params": [model.linear.weight], "weight_decay": weight_decay}], lr=lr)',
+           {"nb03_make_optimizer_tests", "nb03_make_optimizer_hidden_tests"},
+           hint="the bias is not in the optimiser, so it would never be updated"),
+    _wrong(NB03, "optimizer-lr-in-one-group", "lr given to the weight's group only: the bias's group takes SGD's default",
+           "nb03_make_optimizer", _NB03_OPTIMIZER,
+           '    return torch.optim.SGD([{"params": [model.linear.weight], "lr": lr, "weight_decay": weight_decay},\n'
+           '                            {"params": [model.linear.bias], "weight_decay": 0.0}])',
+           {"nb03_make_optimizer_tests", "nb03_make_optimizer_hidden_tests"},
+           hint="give lr to SGD, or to every group"),
+    # Exercise 5: SGD with momentum by hand
+    _wrong(NB03, "momentum-velocity-not-carried", "the velocity rebound to a new tensor: the caller's stays zero, "
+           "so every step is plain SGD",
+           "nb03_momentum_step", "v.mul_(momentum).add_(p.grad)", "v = momentum * v + p.grad",
+           {"nb03_momentum_step_tests", "nb03_momentum_step_hidden_tests"},
+           hint="the velocities did not change"),
+    _wrong(NB03, "momentum-velocity-list-replaced", "new velocity tensors put into the list: the caller's tensors "
+           "never change, so the velocity is lost after each call",
+           "nb03_momentum_step", "        for p, v in zip(params, velocities):\n" + _NB03_MOMENTUM,
+           "        for i, p in enumerate(params):\n"
+           "            velocities[i] = momentum * velocities[i] + p.grad\n"
+           "            p -= lr * velocities[i]",
+           {"nb03_momentum_step_tests", "nb03_momentum_step_hidden_tests"},
+           hint="the velocities did not change"),
+    _wrong(NB03, "momentum-lr-in-velocity", "v <- mu v + lr g, p <- p - v: the same parameters while lr is constant, "
+           "not after a learning-rate drop",
+           "nb03_momentum_step", _NB03_MOMENTUM,
+           "            v.mul_(momentum).add_(lr * p.grad)\n            p -= v",
+           {"nb03_momentum_step_tests", "nb03_momentum_step_hidden_tests"},
+           hint="the learning rate multiplies it only in the update of the parameter"),
+    _wrong(NB03, "momentum-sign", "the update added: p <- p + lr v climbs the loss",
+           "nb03_momentum_step", "p -= lr * v", "p += lr * v",
+           {"nb03_momentum_step_tests", "nb03_momentum_step_hidden_tests"},
+           hint="subtract lr times the velocity from the parameter"),
+    _wrong(NB03, "momentum-on-parameter", "momentum applied to the parameter (p <- mu p - lr g) instead of the velocity",
+           "nb03_momentum_step", _NB03_MOMENTUM,
+           "            v.copy_(p.grad)\n            p.mul_(momentum).sub_(lr * v)",
+           {"nb03_momentum_step_tests", "nb03_momentum_step_hidden_tests"},
+           hint="momentum acts on the velocity, not on the parameter"),
+    _wrong(NB03, "momentum-through-data", "the parameter changed through .data: autograd's version counter never "
+           "sees it, and neither does the grader's copy of the parameter",
+           "nb03_momentum_step", "p -= lr * v", "p.data -= lr * v",
+           {"nb03_momentum_step_tests", "nb03_momentum_step_hidden_tests"},
+           hint="a change through .data is not recorded"),
+    _wrong(NB03, "momentum-not-in-place", "p = p - lr * v binds a new tensor: the caller's parameter never moves",
+           "nb03_momentum_step", "p -= lr * v", "p = p - lr * v",
+           {"nb03_momentum_step_tests", "nb03_momentum_step_hidden_tests"},
+           hint="the parameters were not updated in place"),
+    _wrong(NB03, "momentum-no-no-grad", "parameters changed in place while autograd records: a RuntimeError",
+           "nb03_momentum_step",
+           "    with torch.no_grad():\n        for p, v in zip(params, velocities):\n" + _NB03_MOMENTUM,
+           "    for p, v in zip(params, velocities):\n        v.mul_(momentum).add_(p.grad)\n        p -= lr * v",
+           {"nb03_momentum_step_tests", "nb03_momentum_step_hidden_tests"},
+           hint="make the update of the parameters in a no_grad block"),
 ]
