@@ -148,3 +148,14 @@ def test_the_hidden_message_rule_tells_a_label_from_a_value():
     region = ("for _n in (1, 2):\n    _r = f(_n)\n    assert _r.ok, f'f of {_n} items: {type(_r).__name__}'\n"
               "assert g(), f'g gave {_r.tolist()} and {_r}'\n")
     assert _interpolated_values(region) == ["_r.tolist()", "_r"]
+
+
+def test_nbval_markers_stand_on_lines_of_their_own(assignment):
+    """nbval reads a marker only from a comment line of its own: `print(x)  # NBVAL_CHECK_OUTPUT` checks nothing."""
+    nb = read(SOLUTIONS / assignment / notebook_name(assignment))
+    inline = [line for cell in nb.cells if cell.cell_type == "code" for line in cell.source.splitlines()
+              if "NBVAL_" in line and not re.fullmatch(r"\s*#\s*NBVAL_[A-Z_]+\s*", line)]
+    assert not inline, inline
+    checked = [cell for cell in nb.cells if cell.cell_type == "code"
+               and re.search(r"^\s*#\s*NBVAL_CHECK_OUTPUT\s*$", cell.source, re.M)]
+    assert checked and all(cell.outputs for cell in checked), "every checked cell has a stored output to compare"
