@@ -141,6 +141,8 @@ REFUSED = {
     "module as a default": "def f(x, t=torch):\n    return t.optim.lr_scheduler.StepLR.state_dict(t)",
     "module through another": "def f(x):\n    t = F.torch\n    return t.optim.lr_scheduler.StepLR.state_dict(t)",
     "match on attributes": "def f(x):\n    match x:\n        case object(__class__=c):\n            return c",
+    "an item of a view of a new tensor": "def f(x):\n    torch.zeros(3).view(-1)[0] = 1\n    return x",
+    "an item of a call that is not a view": "def f(x):\n    x.foo(-1)[0] = 1\n    return x",
 }
 
 
@@ -186,6 +188,8 @@ ALLOWED = {
                                  "    assert isinstance(x, (torch.Tensor, np.ndarray))\n"
                                  "    sched = torch.optim.lr_scheduler.StepLR(opt, 1)\n    state = sched.state_dict()\n"
                                  "    return torch.from_numpy(x.numpy().astype(np.float64)) + torch.Tensor.sigmoid(x)",
+    "an item of a view of a local tensor": "def f(x, h):\n    x64 = x.to(torch.float64)\n    x64.view(-1)[0] += h\n"
+                                           "    x64.reshape(-1)[1] = 0.0\n    return x64",
     "everyday attributes": "def f(model, loader, W):\n    n = len(loader.dataset)\n    mods = list(model.modules())\n"
                            "    g = W.grad\n    return torch.linalg.norm(g) / n, torch.nn.functional.relu(g), mods",
 }

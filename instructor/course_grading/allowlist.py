@@ -650,7 +650,7 @@ class _Checker(ast.NodeVisitor):
                                  "(only self.<name> in a method, or .grad/.data/.requires_grad of a local tensor)")
         elif isinstance(target, ast.Subscript):
             self.visit(target)
-            root = _root_name(target)
+            root = _root_name(target, through_views=True)
             if root is None or self._resolve(root) is None:
                 self.problem(target, "assigning an item of something that is not a local variable is not allowed here")
         else:
@@ -900,9 +900,23 @@ def _assigned_names(node: ast.FunctionDef) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
 
 
-def _root_name(node: ast.expr) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript)):
-        node = node.value
+# Tensor methods that return a view of (or the same data as) the tensor they are called on: an item of
+# x.view(-1) is an item of x, so assigning one writes only into the local x.
+VIEW_METHODS = frozenset({"view", "view_as", "reshape", "flatten", "ravel", "squeeze", "unsqueeze", "t",
+                          "transpose", "permute", "narrow", "select", "expand", "detach", "contiguous"})
+
+
+def _root_name(node: ast.expr, through_views: bool = False) -> str | None:
+    """The variable an attribute or item chain starts from (``x`` of ``x.a[0]``); with ``through_views``,
+    also through calls of :data:`VIEW_METHODS` (``x`` of ``x.view(-1)[i]``)."""
+    while True:
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        elif (through_views and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in VIEW_METHODS):
+            node = node.func.value
+        else:
+            break
     return node.id if isinstance(node, ast.Name) else None
 
 

@@ -98,6 +98,9 @@ RIGHT = [
                     "    residual = (probs - F.one_hot(y, probs.shape[1]).to(probs.dtype)) / len(y)\n",
                     "    residual = probs.clone()\n    residual[torch.arange(len(y)), y] -= 1\n    residual = residual / len(y)\n"),
     # a gradient checker that never writes into x (x + h e_i as a new tensor), and a loop that broadcasts
+    RightSubmission("04_softmax_fashion_mnist", "gradcheck-item-of-a-view", "nb04_grad_check",
+                    "        flat[i] = old + h\n        f_plus = float(f(x64))\n        flat[i] = old - h\n",
+                    "        x64.view(-1)[i] += h\n        f_plus = float(f(x64))\n        x64.view(-1)[i] -= 2 * h\n"),
     RightSubmission("04_softmax_fashion_mnist", "gradcheck-step-tensor", "nb04_grad_check",
                     "        old = flat[i].item()\n        flat[i] = old + h\n        f_plus = float(f(x64))\n"
                     "        flat[i] = old - h\n        f_minus = float(f(x64))\n"
