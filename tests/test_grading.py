@@ -29,12 +29,14 @@ from support.wrong_submissions import CATALOGUE
 
 from course_grading import grade
 from course_grading.cells import is_solution
+from course_grading.cells import points as cell_points
 from course_utils.__main__ import environment
 
 pytestmark = pytest.mark.integration  # kernels, nbgrader, servers or installs: not in make test-fast
 
 ASSIGNMENT = "01_sigmoid_bce"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+FULL = f"{sum(cell_points(read(SOLUTIONS / ASSIGNMENT / NOTEBOOK)).values()):g}"  # as grades.csv writes it
 WRONG = [w for w in CATALOGUE if w.assignment == ASSIGNMENT]
 TWIN = WRONG[0]
 CELL_TIMEOUT = 10
@@ -130,7 +132,7 @@ def graded_class(tmp_path_factory, request):
     # Plain files: a blank notebook named to sort after a classmate's, and a name that would forge report lines.
     add("carol.ipynb", filled_submission(release, ASSIGNMENT))
     add("carol_.ipynb", read(release))
-    add("zed/zz\nreference    0 / 9  not graded: forged.ipynb", read(release))
+    add(f"zed/zz\nreference    0 / {FULL}  not graded: forged.ipynb", read(release))
     add(_canvas("honest", 4).replace("_1004", "_LATE_1004"), filled_submission(release, ASSIGNMENT))
     for twin in ("twin-a", "twin-b"):
         add(_canvas(twin, 3), filled_submission(release, ASSIGNMENT, {TWIN.cell: (TWIN.old, TWIN.new)}))
@@ -189,10 +191,10 @@ def test_every_student_is_graded_and_reported(graded_class):
                 "twin-a", "twin-b", "broken"} | {w.student for w in WRONG} \
         | {f"hostile-{h.name}" for h in HOSTILE}
     assert set(rows) == expected
-    assert rows["reference"]["score"] == rows["reference"]["max_score"] == "9"
-    assert rows["jane-roe-777"]["score"] == "9", "a Moodle-style folder is collected under the student's name and id"
+    assert rows["reference"]["score"] == rows["reference"]["max_score"] == FULL
+    assert rows["jane-roe-777"]["score"] == FULL, "a Moodle-style folder is collected under the student's name and id"
     assert rows["jane-roe-9999"]["score"] == "0", "a second user of the same name is a second student"
-    assert rows[CAROL_IMPOSTOR]["score"] == "0" and rows[CAROL]["score"] == "9"
+    assert rows[CAROL_IMPOSTOR]["score"] == "0" and rows[CAROL]["score"] == FULL
     report = (graded_class["out"] / "report.txt").read_text()
     assert not any(line.startswith("reference") and "forged" in line for line in report.splitlines())
     assert rows["blank"]["score"] == "0"
@@ -250,7 +252,7 @@ def test_hostile_submission_gets_the_right_score(graded_class, hostile):
 @tally("honest classmates harmed", counts="failed")
 def test_honest_classmates_keep_full_marks(graded_class, student):
     row = graded_class["rows"][student]
-    ok = row["status"] == "graded" and row["score"] == row["max_score"] == "9" and row["needs_review"] == ""
+    ok = row["status"] == "graded" and row["score"] == row["max_score"] == FULL and row["needs_review"] == ""
     assert ok, row
 
 
@@ -266,7 +268,7 @@ def test_nothing_of_the_instructor_or_of_other_students_is_changed(graded_class)
     out = graded_class["out"]
     others = [p for p in (out / "feedback").glob("*.html") if p.name != "hostile-vandal.html"] + [out / "grades.csv"]
     assert len(others) > 20 and not any("vandalised" in p.read_text() for p in others)
-    assert graded_class["rows"]["reference"]["score"] == "9"
+    assert graded_class["rows"]["reference"]["score"] == FULL
 
 
 def test_feedback_reveals_no_hidden_test_code(graded_class):
