@@ -507,15 +507,19 @@ def test_a_result_keeps_requires_grad_without_a_test_input_behind_it(notebook):
 
 
 def test_a_write_through_data_reaches_the_tests_tensor(notebook):
-    """p.data -= lr * v changes p without its version counter: the test still sees the new values."""
+    """p.data -= lr * v changes p without its version counter: the test sees the new values, and the same
+    version counter, as it would in one process."""
     ns = notebook("def step(params, velocities, lr):\n    for p, v in zip(params, velocities):\n"
                   "        p.data -= lr * v\n        v.data.mul_(0.5)\n"
                   "def untouched(p):\n    return float(p.data.sum())\n")
     w = torch.tensor([1.0, 2.0], requires_grad=True)
     b = torch.tensor(0.5)
     v_w, v_b = torch.ones(2), torch.tensor(2.0)
+    versions = (w._version, b._version, v_w._version, v_b._version)
     ns["step"]([w, b], [v_w, v_b], 0.1)
     assert torch.equal(w.detach(), torch.tensor([0.9, 1.9])) and w.requires_grad and w.is_leaf
+    assert (w._version, b._version, v_w._version, v_b._version) == versions, \
+        "as in one process, a write through .data leaves the version counter alone"
     assert torch.equal(b, torch.tensor(0.3))
     assert torch.equal(v_w, torch.full((2,), 0.5)) and torch.equal(v_b, torch.tensor(1.0))
     nan = torch.tensor([float("nan"), 1.0])

@@ -751,7 +751,9 @@ def _write_back(original: torch.Tensor, change: dict[str, Any], skip_grads: bool
     data = change.get("data")
     if isinstance(data, torch.Tensor):
         with torch.no_grad():
-            if data.shape == original.shape:
+            if data.shape == original.shape and change.get("unversioned") is True:
+                original.data.copy_(data.to(original.dtype))  # as the answer wrote it: its version unchanged
+            elif data.shape == original.shape:
                 original.copy_(data.to(original.dtype))
             elif original.is_leaf:
                 original.data = data.to(original.dtype)

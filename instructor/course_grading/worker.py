@@ -401,8 +401,11 @@ class Worker:
         for index, (tensor, (version, grad, grad_version), copy) in enumerate(
                 zip(request.tensors, request.versions, request.copies)):
             changed: dict[str, Any] = {}
-            if tensor._version != version or (copy is not None and not _same(tensor, copy)):
+            if tensor._version != version:
                 changed["data"] = encoder.tensor(tensor.detach())
+            elif copy is not None and not _same(tensor, copy):  # written through .data: its version is the same
+                changed["data"] = encoder.tensor(tensor.detach())
+                changed["unversioned"] = True
             if not skip_grads and (tensor.grad is not grad or _version(tensor.grad) != grad_version):
                 changed["grad"] = None if tensor.grad is None else encoder.tensor(tensor.grad.detach())
             if changed:
