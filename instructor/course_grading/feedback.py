@@ -299,13 +299,19 @@ def hidden_test_lines(nb: NotebookNode, shortest: int = 12) -> frozenset[str]:
     return frozenset(line for line in hidden - public if len(line) >= shortest)
 
 
-def _text(text: Any, secret: frozenset[str] = frozenset()) -> str:
+def _plain(text: Any, secret: frozenset[str] = frozenset()) -> str:
+    """``text`` with every line of the hidden tests replaced by a note, cut to :data:`MAX_TEXT`."""
     text = "".join(text) if isinstance(text, list) else str(text)
     if secret:  # before the cut, which could leave the start of a hidden line
         text = "\n".join(HIDDEN_LINE_NOTE if any(s in line for s in secret) else line for line in text.split("\n"))
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT] + "\n[... cut]"
-    return html.escape(text)
+    return text
+
+
+def _text(text: Any, secret: frozenset[str] = frozenset()) -> str:
+    """:func:`_plain`, escaped for HTML."""
+    return html.escape(_plain(text, secret))
 
 
 def _png(data: Any) -> str | None:
@@ -424,11 +430,6 @@ def safe_notebook(nb: NotebookNode) -> NotebookNode:
         cell.outputs = outputs
         cell.execution_count = None
     return safe
-
-
-def _plain(text: Any, secret: frozenset[str]) -> str:
-    """``text`` as :func:`_text` gives it, before HTML escaping (nbconvert escapes it)."""
-    return html.unescape(_text(text, secret))
 
 
 NOT_RUN_NOTE = ("The grader did not run this answer, so its tests count no points for now. Why: {reasons}. "
